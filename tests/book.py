@@ -1,0 +1,52 @@
+"""What the tests know about the book: where things are, and how to read the table of contents."""
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = ROOT / "chapters"
+FIGURES = ROOT / "figures"
+SETUP_CELL = (ROOT / "tools" / "setup_cell.py").read_text().strip()
+CHAPTER_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+$")
+
+
+def toc_files():
+    """Every `file:` listed in _toc.yml, in reading order (without suffix)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    found = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                found.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return found
+
+
+def chapter_paths():
+    return sorted(CHAPTERS.glob("*.ipynb"))
+
+
+def load(path):
+    return json.loads(Path(path).read_text())
+
+
+def source(cell):
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def code_cells(nb):
+    return [(i, c) for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+
+
+def saved_figure_names(nb):
+    """The names passed to save_figure(fig, "name") in a chapter, in order."""
+    return [m for _, c in code_cells(nb) for m in re.findall(r"save_figure\([^,]+,\s*[\"']([\w-]+)[\"']", source(c))]

@@ -1,0 +1,206 @@
+"""The book as `make book` builds it, and as readers see it in a real browser.
+
+One clean build per test session (the `site` fixture): every chapter executed alone in an empty
+temporary folder, its figures written to a temporary folder, Sphinx warnings as errors. Then:
+figure regression against the committed figures/, and browser checks of every page with Chromium.
+"""
+import functools
+import gzip
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from matplotlib.testing.compare import compare_images
+
+from book import FIGURES, ROOT, chapter_paths, code_cells, load, saved_figure_names, source, toc_files
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGE_BUDGET = 500_000  # bytes a chapter page may transfer, gzipped, figures included
+FIGURE_TOLERANCE = 2.0  # RMS difference in 0-255 grey levels (matplotlib.testing.compare)
+CHAPTERS = chapter_paths()
+PAGES = [f for f in toc_files()]
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """Build the book exactly as `make book` does, with figures going to a temporary folder."""
+    figures = tmp_path_factory.mktemp("fresh-figures")
+    env = {**os.environ, "LAFML_FIGURE_DIR": str(figures)}
+    result = subprocess.run(["make", "--no-print-directory", "book"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"`make book` failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}", pytrace=False)
+    return {"html": ROOT / "_build" / "html", "figures": figures, "log": result.stdout + result.stderr}
+
+
+def test_book_builds_without_warnings(site):
+    """`make book` runs Sphinx with -W: reaching here means no warning; the site must be complete."""
+    assert (site["html"] / "index.html").exists()
+    assert (site["html"] / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax is not served locally"
+
+
+def test_every_page_is_built(site):
+    missing = [f for f in PAGES if not (site["html"] / f"{f}.html").exists()]
+    assert not missing, f"pages in _toc.yml missing from the build: {missing}"
+
+
+# ---------------------------------------------------------------- figures
+
+def variable_figures(nb):
+    """Figures whose cell is tagged nbval-ignore-output (a timing measured now): compared by name only."""
+    return {name for _, cell in code_cells(nb) if "nbval-ignore-output" in cell["metadata"].get("tags", [])
+            for name in saved_figure_names({"cells": [cell]})}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_figures_match_the_committed_ones(site, chapter):
+    fresh_dir, committed_dir = site["figures"] / chapter.stem, FIGURES / chapter.stem
+    fresh = {p.name for p in fresh_dir.glob("*.png")}
+    committed = {p.name for p in committed_dir.glob("*.png")}
+    assert fresh - committed == set(), \
+        f"{chapter.stem}: the code makes figures that are not committed: {sorted(fresh - committed)}; run `make outputs`"
+    assert committed - fresh == set(), \
+        f"{chapter.stem}: committed figures that no code makes: {sorted(committed - fresh)}"
+    skip = {f"{name}.png" for name in variable_figures(load(chapter))}
+    changed = []
+    for name in sorted(committed - skip):
+        report = compare_images(str(committed_dir / name), str(fresh_dir / name), tol=FIGURE_TOLERANCE)
+        if report is not None:
+            changed.append(f"{name}: {report.splitlines()[0]}")
+    assert not changed, f"{chapter.stem}: figures differ from figures/{chapter.stem}/:\n" + "\n".join(changed)
+
+
+# ---------------------------------------------------------------- browser
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    handler = functools.partial(QuietHandler, directory=str(site["html"]))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def visit(browser, server, page_file, theme="light", screenshot=True):
+    """Open one page; return what a reader's browser did: requests, console errors, bytes."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(f"localStorage.setItem('theme', '{theme}'); localStorage.setItem('mode', '{theme}');")
+    page = context.new_page()
+    seen = {"foreign": [], "errors": [], "failed": [], "responses": []}
+    local = urlparse(server).netloc
+
+    def route(r):
+        if urlparse(r.request.url).netloc != local and not r.request.url.startswith("data:"):
+            seen["foreign"].append(r.request.url)
+            return r.abort()
+        return r.continue_()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("requestfailed", lambda r: seen["failed"].append(r.url))
+    page.on("response", lambda r: seen["responses"].append(r))
+    page.goto(f"{server}/{page_file}.html", wait_until="networkidle")
+    page.wait_for_function("!window.MathJax || !MathJax.startup || MathJax.startup.promise !== undefined")
+    page.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    if screenshot:
+        shots = ROOT / "_build" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / f"{page_file.replace('/', '_')}-{theme}.png"), full_page=True)
+    return context, page, seen
+
+
+def gzipped_bytes(responses):
+    total = 0
+    for response in responses:
+        try:
+            body = response.body()
+        except Exception:  # redirects and aborted requests carry no body
+            continue
+        total += len(gzip.compress(body, 6)) if not re.search(r"\.(png|jpe?g|woff2?)(\?|$)", response.url) else len(body)
+    return total
+
+
+@pytest.mark.parametrize("page_file", PAGES)
+def test_page_in_the_browser(browser, server, page_file):
+    from axe_playwright_python.sync_playwright import Axe
+
+    context, page, seen = visit(browser, server, page_file)
+    try:
+        assert not seen["foreign"], f"{page_file}: requests to other hosts: {seen['foreign'][:5]}"
+        assert not seen["errors"], f"{page_file}: console errors: {seen['errors'][:5]}"
+        assert not seen["failed"], f"{page_file}: failed requests: {seen['failed'][:5]}"
+        broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+        assert not broken, f"{page_file}: images that did not load: {broken}"
+        results = Axe().run(page)
+        serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+        assert not serious, f"{page_file}: axe violations: " + "; ".join(
+            f"{v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']}" for v in serious)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_page(browser, server, chapter):
+    page_file = f"chapters/{chapter.stem}"
+    context, page, seen = visit(browser, server, page_file)
+    try:
+        assert page.locator("mjx-container").count() > 0, f"{page_file}: no rendered math (MathJax)"
+        raw = page.evaluate(r"""() => {
+            const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+            const found = [];
+            while (walker.nextNode()) {
+                const n = walker.currentNode;
+                if (n.parentElement.closest('pre, code, script, style, mjx-container, .highlight, .output')) continue;
+                if (/\$[^$\s][^$]*\$|\\\(|\\\[|\\(frac|mathbf|begin)\b/.test(n.textContent)) found.push(n.textContent.trim().slice(0, 80));
+            }
+            return found;
+        }""")
+        assert not raw, f"{page_file}: TeX left unrendered: {raw[:3]}"
+        alts = page.evaluate("[...document.querySelectorAll('main figure img, main .cell_output img')].map(i => i.alt)")
+        assert alts, f"{page_file}: no figures found"
+        bad = [a for a in alts if len(a.split()) < 6 or re.search(r"\.(png|svg|jpe?g)\b", a)] if alts else []
+        assert not bad, f"{page_file}: figures without a real alt text: {bad[:3]}"
+        links = page.evaluate("[...document.querySelectorAll('a')].map(a => a.href)")
+        binder = [h for h in links if "mybinder.org" in h]
+        colab = [h for h in links if "colab.research.google.com" in h]
+        assert binder and all(f"chapters/{chapter.stem}.ipynb" in h for h in binder), f"{page_file}: Binder link {binder}"
+        assert colab and all(h.endswith(f"chapters/{chapter.stem}.ipynb") for h in colab), f"{page_file}: Colab link {colab}"
+        assert page.locator(".btn-launch-thebe").count() == 1, f"{page_file}: no live-code (Thebe) button"
+        assert page.locator("a[href$='.ipynb'][download], a.btn-download-source-button, a[href$='.ipynb']").count(), \
+            f"{page_file}: no notebook download"
+        weight = gzipped_bytes(seen["responses"])
+        print(f"page weight {page_file}: {weight / 1000:.0f} kB gzipped")
+        assert weight <= PAGE_BUDGET, f"{page_file}: {weight / 1000:.0f} kB gzipped, budget {PAGE_BUDGET / 1000:.0f} kB"
+    finally:
+        context.close()
+    dark_context, _, dark_seen = visit(browser, server, page_file, theme="dark")
+    dark_context.close()
+    assert not dark_seen["errors"], f"{page_file} (dark): console errors: {dark_seen['errors'][:5]}"

@@ -1,0 +1,161 @@
+"""The committed book is well-formed: table of contents, chapter anatomy, stored outputs, figures."""
+import re
+
+import pytest
+
+from book import (CHAPTER_NAME, CHAPTERS, FIGURES, ROOT, SETUP_CELL, chapter_paths, code_cells, load,
+                  saved_figure_names, source, toc_files)
+
+CHAPTERS_FOUND = chapter_paths()
+IDS = [p.stem for p in CHAPTERS_FOUND]
+
+
+def test_every_toc_entry_exists():
+    missing = [f for f in toc_files() if not any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb"))]
+    assert not missing, f"_toc.yml lists files that do not exist: {missing}"
+
+
+def test_every_chapter_is_in_the_toc():
+    listed = set(toc_files())
+    orphans = [p.name for p in CHAPTERS_FOUND if f"chapters/{p.stem}" not in listed]
+    assert not orphans, f"chapters/ holds notebooks that _toc.yml does not list: {orphans}"
+    assert CHAPTERS_FOUND, "no chapter notebooks found in chapters/"
+
+
+def test_chapters_are_listed_in_number_order():
+    listed = [f for f in toc_files() if f.startswith("chapters/")]
+    assert listed == sorted(listed), f"_toc.yml lists chapters out of order: {listed}"
+
+
+def test_no_figure_folder_without_a_chapter():
+    stems = {p.stem for p in CHAPTERS_FOUND}
+    strays = [d.name for d in FIGURES.iterdir() if d.is_dir() and d.name not in stems]
+    assert not strays, f"figures/ has folders for chapters that do not exist: {strays}"
+
+
+@pytest.fixture(params=CHAPTERS_FOUND, ids=IDS)
+def chapter(request):
+    path = request.param
+    return path, load(path)
+
+
+def test_file_name(chapter):
+    path, _ = chapter
+    assert CHAPTER_NAME.match(path.stem), f"{path.name}: chapter files are named NN_name.ipynb"
+
+
+def test_title_cell(chapter):
+    path, nb = chapter
+    first = source(nb["cells"][0])
+    number = int(path.stem[:2])
+    assert nb["cells"][0]["cell_type"] == "markdown" and first.startswith(f"# {number}. "), \
+        f"{path.name}: the first cell must be the title '# {number}. Title'"
+    for needed in ("Learning objectives", "Prerequisites"):
+        assert needed.lower() in first.lower(), f"{path.name}: the title cell lacks '{needed}'"
+
+
+def test_setup_cell_is_the_shared_one(chapter):
+    path, nb = chapter
+    cells = code_cells(nb)
+    assert cells, f"{path.name}: no code cells"
+    index, setup = cells[0]
+    assert source(setup).strip() == SETUP_CELL, \
+        f"{path.name}: cell {index} must be tools/setup_cell.py exactly (the shared setup cell)"
+    tags = setup["metadata"].get("tags", [])
+    assert "hide-input" in tags or "remove-cell" in tags, f"{path.name}: tag the setup cell hide-input"
+    index, second = cells[1]
+    assert source(second).strip() == f'CHAPTER = "{path.stem}"', \
+        f'{path.name}: code cell {index} must be exactly CHAPTER = "{path.stem}"'
+
+
+def test_sections(chapter):
+    path, nb = chapter
+    headings = [line for c in nb["cells"] if c["cell_type"] == "markdown"
+                for line in source(c).splitlines() if line.startswith("## ")]
+    for needed in ("## Summary", "## Exercises", "## Further reading"):
+        assert needed in headings, f"{path.name}: missing section '{needed}'"
+    assert headings[-3:] == ["## Summary", "## Exercises", "## Further reading"], \
+        f"{path.name}: the chapter must end with Summary, Exercises, Further reading; found {headings[-3:]}"
+
+
+def test_enough_explanation(chapter):
+    path, nb = chapter
+    prose = " ".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    prose = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|```.*?```", " ", prose, flags=re.S)
+    words = len(re.findall(r"[A-Za-z][A-Za-z'-]*", prose))
+    assert words >= 1500, f"{path.name}: {words} words of explanation, at least 1500 expected"
+
+
+def test_stored_outputs_are_from_one_clean_run(chapter):
+    path, nb = chapter
+    counts = []
+    for index, cell in code_cells(nb):
+        if not source(cell).strip():
+            continue
+        assert cell.get("execution_count") is not None, \
+            f"{path.name}: code cell {index} has no stored execution; run `make outputs`"
+        counts.append(cell["execution_count"])
+        for out in cell.get("outputs", []):
+            assert out["output_type"] != "error", f"{path.name}: code cell {index} stores an error"
+            assert out.get("name") != "stderr", \
+                f"{path.name}: code cell {index} stores stderr output: {''.join(out.get('text', ''))[:200]!r}"
+    assert counts == list(range(1, len(counts) + 1)), \
+        f"{path.name}: execution counts {counts[:12]}... are not one top-to-bottom run; run `make outputs`"
+
+
+def test_checks_in_the_notebook(chapter):
+    path, nb = chapter
+    asserts = sum(len(re.findall(r"^\s*assert\b", source(c), flags=re.M)) for _, c in code_cells(nb))
+    assert asserts >= 3, f"{path.name}: {asserts} asserts; key facts must be checked (at least 3)"
+
+
+def test_exercises_with_checked_dropdown_solutions(chapter):
+    """Exercises use sphinx-exercise; each solution is gated (solution-start ... solution-end),
+    collapsed (:class: dropdown), and holds a code cell that asserts the answer."""
+    path, nb = chapter
+    md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    exercises = re.findall(r"^[`:]{3,}\{exercise(?:-start)?\}", md, flags=re.M)
+    assert len(exercises) >= 3, f"{path.name}: {len(exercises)} exercises, at least 3 expected"
+    solutions, inside = [], None
+    for index, cell in enumerate(nb["cells"]):
+        text = source(cell)
+        if cell["cell_type"] == "markdown" and "{solution-start}" in text:
+            assert ":class: dropdown" in text, f"{path.name}: cell {index}: solutions are collapsed (:class: dropdown)"
+            inside = {"cell": index, "asserts": 0}
+        elif cell["cell_type"] == "markdown" and "{solution-end}" in text:
+            assert inside, f"{path.name}: cell {index}: solution-end without solution-start"
+            solutions.append(inside)
+            inside = None
+        elif cell["cell_type"] == "code" and inside is not None:
+            inside["asserts"] += len(re.findall(r"^\s*assert\b", text, flags=re.M))
+    assert inside is None, f"{path.name}: a solution-start is never closed"
+    assert len(solutions) >= len(exercises), \
+        f"{path.name}: {len(exercises)} exercises but {len(solutions)} gated solutions"
+    for solution in solutions:
+        assert solution["asserts"], f"{path.name}: the solution at cell {solution['cell']} checks nothing (no assert)"
+
+
+def test_figure_cells_have_caption_alt_text_and_are_saved(chapter):
+    path, nb = chapter
+    md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    names = saved_figure_names(nb)
+    assert len(names) >= 5, f"{path.name}: {len(names)} saved figures, at least 5 expected"
+    assert len(names) == len(set(names)), f"{path.name}: a figure name is saved twice: {names}"
+    for index, cell in code_cells(nb):
+        shows_image = any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+        saves = re.search(r"(?<!def )save_figure\(", source(cell)) is not None
+        if not (shows_image or saves):
+            continue
+        meta = cell["metadata"].get("mystnb", {})
+        caption = meta.get("figure", {}).get("caption", "")
+        name = meta.get("figure", {}).get("name", "")
+        alt = meta.get("image", {}).get("alt", "")
+        where = f"{path.name}: figure cell {index}"
+        assert shows_image and saves, f"{where} must both show its figure and call save_figure"
+        assert len(caption.split()) >= 4, f"{where} needs a caption (mystnb.figure.caption)"
+        assert name, f"{where} needs a figure name (mystnb.figure.name) to be referenced by"
+        assert len(alt.split()) >= 6 and alt.rstrip().endswith("."), \
+            f"{where} needs a one-sentence alt text (mystnb.image.alt), found {alt!r}"
+        assert not re.search(r"\.(png|svg|jpe?g)\b", alt), f"{where}: alt text is a file name"
+        assert re.search(r"\{numref\}`[^`]*" + re.escape(name) + "`", md), \
+            f"{where}: the text never refers to figure '{name}' ({{numref}}`{name}`)"
