@@ -61,6 +61,18 @@ def run(path, cwd, timeout=600):
     return nb, time.perf_counter() - start, None
 
 
+def merge_streams(cell):
+    """One stdout block per print-run: how a busy kernel splits a stream must not change the file."""
+    merged = []
+    for out in cell.get("outputs", []):
+        if merged and out.get("output_type") == "stream" and merged[-1].get("output_type") == "stream" \
+                and merged[-1]["name"] == out["name"]:
+            merged[-1]["text"] += out["text"]
+        else:
+            merged.append(out)
+    cell["outputs"] = merged
+
+
 def store_in_place(path):
     if "LAFML_FIGURE_DIR" not in os.environ:  # a figure the chapter no longer makes must not linger
         shutil.rmtree(ROOT / "figures" / path.stem, ignore_errors=True)
@@ -69,6 +81,8 @@ def store_in_place(path):
         return path.name, seconds, error
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            merge_streams(cell)
     text = nbformat.writes(nb) + "\n"
     if path.read_text() != text:
         path.write_text(text)
