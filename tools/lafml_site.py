@@ -9,9 +9,10 @@
 - Page weight (every chapter page is measured by tests/test_site.py):
   MathJax is loaded as the TeX input and HTML output components only (half the size of the
   tex-chtml bundle, which adds the context menu); pydata-sphinx-theme's fontawesome.js (540 kB
-  gzipped, all icons as SVG in JavaScript) is dropped because its CSS already draws the same icons
-  from the webfonts; and figures are stored as 256-colour palette PNGs, which keeps plots sharp at a
-  third of the bytes.
+  gzipped, every icon as SVG in JavaScript, hard-coded in its layout template) is removed from the
+  pages because the theme's CSS already draws the same icons from the webfonts, and those webfonts
+  (270 kB) are cut down to the few dozen icons the site uses; figures are stored as 256-colour palette
+  PNGs, which keeps plots sharp at a third of the bytes.
 """
 import html
 import re
@@ -23,7 +24,9 @@ import mathjax  # the django-static-mathjax package
 MATHJAX_SOURCE = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
 MATHJAX_TARGET = "mathjax"  # under _static/
 MATHJAX_COMPONENTS = ["input/tex", "output/chtml", "a11y/assistive-mml"]  # assistive MathML: screen readers
-DROPPED_SCRIPTS = ("fontawesome.js",)
+FONTAWESOME_SCRIPT = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+ICON_NAME = re.compile(r"\bfa-[a-z0-9-]+")
+ICON_RULE = re.compile(r'([^{}]+)\{content:"\\([0-9a-f]+)"')
 # What the tex-chtml component never loads: other outputs, the speech engine, the "full" bundles.
 MATHJAX_SKIP = shutil.ignore_patterns("sre", "*svg*", "mml-*", "tex-mml-*", "*-full*", "node-main.js",
                                       "latest.js", "svg")
@@ -61,6 +64,42 @@ def compress_figures(app, exception):
             smaller.unlink()
 
 
+def lighten_icons(app, exception):
+    """Drop fontawesome.js from every page and subset the icon webfonts to the icons in use."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    outdir = Path(app.outdir)
+    used = set()
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        used |= set(ICON_NAME.findall(text))
+        lighter = FONTAWESOME_SCRIPT.sub("", text)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
+    for script in (outdir / "_static").rglob("*.js"):
+        if script.name != "fontawesome.js" and "mathjax" not in script.parts:
+            used |= set(ICON_NAME.findall(script.read_text(encoding="utf-8", errors="ignore")))
+    codepoints = set()
+    for css in (outdir / "_static" / "styles").glob("*.css"):
+        for selectors, code in ICON_RULE.findall(css.read_text(encoding="utf-8")):
+            names = {sel.strip().split(":")[0].lstrip(".") for sel in selectors.split(",")}
+            if names & used:
+                codepoints.add(int(code, 16))
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.layout_features = ["*"]
+    for font_path in (outdir / "_static").rglob("fa-*.woff2"):
+        font = TTFont(font_path)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=codepoints)
+        subsetter.subset(font)
+        font.flavor = "woff2"
+        font.save(font_path)
+
+
 def page_description(app, doctree):
     """The page's first paragraph of prose, shortened to a search-result snippet."""
     if doctree is not None:
@@ -77,8 +116,6 @@ def page_description(app, doctree):
 def tidy_page(app, pagename, templatename, context, doctree):
     scripts, seen = [], set()
     for script in context.get("script_files", []):
-        if str(getattr(script, "filename", "") or "").endswith(DROPPED_SCRIPTS):
-            continue
         # Sphinx stores an inline script's filename as "" from the registry but None from the builder.
         key = (str(getattr(script, "filename", script) or ""), repr(sorted(getattr(script, "attributes", {}).items())))
         if key not in seen:
@@ -89,10 +126,26 @@ def tidy_page(app, pagename, templatename, context, doctree):
     context["metatags"] = context.get("metatags", "") + f'\n    <meta name="description" content="{description}" />'
 
 
+# Without MathJax's context menu nothing makes a wide display equation focusable, so keyboard users
+# could not scroll it (axe: scrollable-region-focusable); give each overflowing one a tab stop.
+FOCUSABLE_WIDE_MATH = """document.addEventListener("DOMContentLoaded", () => {
+  const ready = window.MathJax && MathJax.startup && MathJax.startup.promise;
+  if (ready) ready.then(() => document.querySelectorAll('mjx-container[display="true"]').forEach(m => {
+    if (m.scrollWidth > m.clientWidth) { m.tabIndex = 0; m.setAttribute("role", "math"); }
+  }));
+});"""
+
+
+def add_page_scripts(app):
+    app.add_js_file(None, body=FOCUSABLE_WIDE_MATH)
+
+
 def setup(app):
     app.add_config_value("lafml_description", "", "html")
     app.connect("config-inited", use_local_mathjax)
+    app.connect("builder-inited", add_page_scripts)
     app.connect("html-page-context", tidy_page, priority=900)
     app.connect("build-finished", copy_mathjax)
     app.connect("build-finished", compress_figures)
+    app.connect("build-finished", lighten_icons)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
