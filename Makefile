@@ -40,7 +40,7 @@ serve:
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
 
 benchmark: venv
-	$(BIN)/python tools/benchmark.py
+	$(BIN)/python tools/benchmark.py --update-readme $(BENCHMARK_ARGS)
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt

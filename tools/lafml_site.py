@@ -5,6 +5,8 @@
 - Scripts with an inline body that extensions add while the build runs (sphinx-thebe's configuration,
   sphinx-togglebutton's selector) reach each page twice: once from the registry (filename "") and
   once from the builder (filename None), which Sphinx does not see as equal; the second `const THEBE_JS_URL` is a SyntaxError on every page. Keep one copy.
+- The bibliography is a `role="list"` whose entries have `role="doc-biblioentry"`, which ARIA does not
+  allow as list children (axe: aria-required-children, critical); the list role is dropped.
 - Every page gets a meta description: its own first paragraph, or the book's description.
 - Page weight (every chapter page is measured by tests/test_site.py):
   MathJax is loaded as the TeX input and HTML output components only (half the size of the
@@ -122,6 +124,8 @@ def tidy_page(app, pagename, templatename, context, doctree):
             seen.add(key)
             scripts.append(script)
     context["script_files"] = scripts
+    if "body" in context:
+        context["body"] = context["body"].replace('<div role="list" class="citation-list">', '<div class="citation-list">')
     description = html.escape(page_description(app, doctree), quote=True)
     context["metatags"] = context.get("metatags", "") + f'\n    <meta name="description" content="{description}" />'
 
