@@ -46,6 +46,8 @@ def serial_reference(env):
     config = ROOT / "_build" / "bench-serial-config.yml"
     config.parent.mkdir(exist_ok=True)
     text = (ROOT / "_config.yml").read_text().replace("execute_notebooks: cache", "execute_notebooks: force")
+    # Jupyter Book resolves local extensions relative to the config file, which lives elsewhere here.
+    text = text.replace("lafml_site: tools/", f"lafml_site: {ROOT / 'tools'}/")
     config.write_text(text)
     out = Path(tempfile.mkdtemp(prefix="bench-serial-"))
     try:
