@@ -9,7 +9,6 @@ import gzip
 import http.server
 import os
 import re
-import shutil
 import subprocess
 import threading
 from pathlib import Path
