@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 from matplotlib.testing.compare import compare_images
 
-from book import FIGURES, ROOT, chapter_paths, code_cells, load, saved_figure_names, source, toc_files
+from book import FIGURES, ROOT, chapter_paths, code_cells, load, saved_figure_names, toc_files
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -202,8 +202,9 @@ def test_chapter_page(browser, server, chapter):
         assert binder and all(f"chapters/{chapter.stem}.ipynb" in h for h in binder), f"{page_file}: Binder link {binder}"
         assert colab and all(h.endswith(f"chapters/{chapter.stem}.ipynb") for h in colab), f"{page_file}: Colab link {colab}"
         assert page.locator(".btn-launch-thebe").count() == 1, f"{page_file}: no live-code (Thebe) button"
-        assert page.locator("a[href$='.ipynb'][download], a.btn-download-source-button, a[href$='.ipynb']").count(), \
-            f"{page_file}: no notebook download"
+        downloads = [h for h in links if h.endswith(f"_sources/chapters/{chapter.stem}.ipynb")]
+        assert downloads, f"{page_file}: no download link to its notebook"
+        assert page.request.get(downloads[0]).ok, f"{page_file}: the notebook download {downloads[0]} is missing"
         weight = gzipped_bytes(seen["responses"])
         print(f"page weight {page_file}: {weight / 1000:.0f} kB gzipped")
         assert weight <= PAGE_BUDGET, f"{page_file}: {weight / 1000:.0f} kB gzipped, budget {PAGE_BUDGET / 1000:.0f} kB"
