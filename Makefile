@@ -1,15 +1,16 @@
 # Linear Algebra for Machine Learning: build, test and maintain the book.
-#   make book      fresh .venv if needed, clean build of _build/html, every chapter executed, -W
-#   make test      the whole test suite (what CI runs)
+#   make book      installs .venv and node_modules if needed, clean build of _build/html, every chapter executed, -W
+#   make test      the whole test suite (what CI runs): nbval, structure, then the built site in Chromium
 #   make outputs   re-execute the chapters in place and rewrite figures/ (then review `git diff`)
 #   make preview   fast incremental build for authors: only chapters whose code changed are executed
 #   make serve     serve _build/html on http://127.0.0.1:8000
 #   make benchmark time the build and the tests on this machine (tools/benchmark.py)
-#   make clean     remove _build; make clean-venv also removes .venv
+#   make clean     remove _build; make distclean also removes .venv and node_modules
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+CACHE  := _build/.jupyter_cache
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 # Same numbers on every machine: one BLAS thread, a fixed hash seed (tests/determinism.py sets them too).
 export PYTHONHASHSEED := 0
@@ -18,39 +19,59 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := module://matplotlib_inline.backend_inline
 
-.PHONY: book test outputs preview serve benchmark clean clean-venv venv
+.PHONY: book render test outputs preview serve benchmark clean distclean install
 .DEFAULT_GOAL := book
 
-book: venv
+book: install
 	rm -rf _build
-	$(BIN)/python tools/execute.py --cache _build/.jupyter_cache -j $(JOBS)
-	$(BIN)/jupyter-book build -W --keep-going -q .
+	$(BIN)/python tools/execute.py --cache $(CACHE) -j $(JOBS)
+	$(MAKE) --no-print-directory render
 	@echo "The book is in _build/html/index.html"
 
-test: venv
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+# Render _build/html from the execution cache, warnings as errors (Jupyter Book executes, serially,
+# any chapter the cache lacks). `make book` and `make test` fill the cache first.
+render: install
+	$(BIN)/jupyter-book build -W --keep-going -q .
 
-outputs: venv
+# Two pytest runs, so that each chapter executes once: (1) nbval re-runs every chapter, compares every
+# output and records the executed chapters in the cache, beside the structure checks; (2) the site is
+# rendered from that cache and checked (figures, browser). Both always run; either failing fails.
+test: install
+	rm -rf _build
+	export LAFML_FIGURE_DIR=$(CURDIR)/_build/test-figures; \
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --record-cache $(CACHE) chapters tests/test_structure.py; \
+	notebooks=$$?; \
+	LAFML_SITE_FROM_CACHE=1 $(BIN)/python -m pytest -n $(JOBS) tests/test_site.py; \
+	site=$$?; \
+	test $$notebooks = 0 && test $$site = 0
+
+outputs: install
 	$(BIN)/python tools/execute.py -j $(JOBS) $(NOTEBOOKS)
 
-preview: venv
+preview: install
 	$(BIN)/jupyter-book build -q .
 
 serve:
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
 
-benchmark: venv
+benchmark: install
 	$(BIN)/python tools/benchmark.py --update-readme $(BENCHMARK_ARGS)
 
-venv: $(VENV)/.installed
+# Python packages in .venv (requirements.txt), and MathJax for Node.js in node_modules (package-lock.json).
+install: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "The math is typeset at build time by Node.js: install node and npm (apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
 clean:
 	rm -rf _build
 
-clean-venv: clean
-	rm -rf $(VENV)
+distclean: clean
+	rm -rf $(VENV) node_modules

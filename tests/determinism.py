@@ -12,4 +12,5 @@ DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NU
 
 def pytest_configure(config):
     os.environ.update(DETERMINISTIC_ENV)
-    os.environ["LAFML_FIGURE_DIR"] = tempfile.mkdtemp(prefix="lafml-test-figures-")
+    # `make test` names the folder, so that the site tests can compare the figures nbval's run drew.
+    os.environ.setdefault("LAFML_FIGURE_DIR", tempfile.mkdtemp(prefix="lafml-test-figures-"))

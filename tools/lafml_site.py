@@ -1,69 +1,117 @@
 """Sphinx extension with the book's site fixes (listed in _config.yml under sphinx.local_extensions).
 
-- MathJax is served from the built site (copied from the pinned `django-static-mathjax` package), so
-  math renders offline and no reader's browser talks to a CDN.
+- Math is typeset at build time: MathJax (the pinned npm package mathjax-full, run by
+  tools/render_math.js) turns every TeX expression into SVG with hidden MathML for screen readers,
+  so pages download no MathJax script and no math font, render offline and talk to no CDN. A TeX error
+  fails the build with the page and the expression.
 - Scripts with an inline body that extensions add while the build runs (sphinx-thebe's configuration,
   sphinx-togglebutton's selector) reach each page twice: once from the registry (filename "") and
   once from the builder (filename None), which Sphinx does not see as equal; the second `const THEBE_JS_URL` is a SyntaxError on every page. Keep one copy.
 - The bibliography is a `role="list"` whose entries have `role="doc-biblioentry"`, which ARIA does not
   allow as list children (axe: aria-required-children, critical); the list role is dropped.
 - Every page gets a meta description: its own first paragraph, or the book's description.
-- Page weight (every chapter page is measured by tests/test_site.py):
-  MathJax is loaded as the TeX input and HTML output components only (half the size of the
-  tex-chtml bundle, which adds the context menu); pydata-sphinx-theme's fontawesome.js (540 kB
+- Page weight (every chapter page is measured by tests/test_site.py): build-time SVG math saves the
+  300 kB of MathJax scripts and woff fonts a page loaded; pydata-sphinx-theme's fontawesome.js (540 kB
   gzipped, every icon as SVG in JavaScript, hard-coded in its layout template) is removed from the
   pages because the theme's CSS already draws the same icons from the webfonts, and those webfonts
-  (270 kB) are cut down to the few dozen icons the site uses; figures are stored as 256-colour palette
-  PNGs, which keeps plots sharp at a third of the bytes.
+  (270 kB) are cut down to the few dozen icons the site uses; figures are served as lossless WebP of
+  a 256-colour palette.
 """
 import html
+import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
-import mathjax  # the django-static-mathjax package
+from sphinx.errors import ExtensionError
 
-MATHJAX_SOURCE = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-MATHJAX_TARGET = "mathjax"  # under _static/
-MATHJAX_COMPONENTS = ["input/tex", "output/chtml", "a11y/assistive-mml"]  # assistive MathML: screen readers
+ROOT = Path(__file__).resolve().parent.parent
+RENDER_MATH = ROOT / "tools" / "render_math.js"
+MATH_CSS = "lafml-math.css"  # under _static/, written by typeset_math
+# What Sphinx writes for $...$ and $$...$$: the TeX, HTML-escaped, inside \(...\) or \[...\]; a
+# numbered equation also holds its <span class="eqno">. One display equation per div.
+MATH_ELEMENT = re.compile(r'(<(span|div) class="math notranslate nohighlight"[^>]*>)(.*?)(</\2>)', re.S)
+INLINE_TEX = re.compile(r"\\\((.*)\\\)", re.S)
+DISPLAY_TEX = re.compile(r"\\\[(.*)\\\]", re.S)
+BODY_START = re.compile(r"<body[^>]*>")
+FIGURE_REF = re.compile(r"\b(_images/[\w.-]+?)\.png\b")
 FONTAWESOME_SCRIPT = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
 ICON_NAME = re.compile(r"\bfa-[a-z0-9-]+")
 ICON_RULE = re.compile(r'([^{}]+)\{content:"\\([0-9a-f]+)"')
-# What the tex-chtml component never loads: other outputs, the speech engine, the "full" bundles.
-MATHJAX_SKIP = shutil.ignore_patterns("sre", "*svg*", "mml-*", "tex-mml-*", "*-full*", "node-main.js",
-                                      "latest.js", "svg")
 DESCRIPTION_LENGTH = 160
 
 
-def use_local_mathjax(app, config):
-    config.mathjax_path = f"{MATHJAX_TARGET}/startup.js"
-    config.mathjax3_config = {**(config.mathjax3_config or {}), "loader": {"load": MATHJAX_COMPONENTS}}
+def find_math(page_html):
+    """[(start, end, tex, display)] for every Sphinx math element of a page, in order."""
+    found = []
+    for element in MATH_ELEMENT.finditer(page_html):
+        body = element.group(3)
+        match = (DISPLAY_TEX if element.group(2) == "div" else INLINE_TEX).search(body)
+        if match is None:
+            raise ExtensionError(f"math element without TeX delimiters: {element.group(0)[:200]}")
+        start = element.start(3) + match.start()
+        found.append((start, start + len(match.group(0)), html.unescape(match.group(1)).strip(),
+                      element.group(2) == "div"))
+    return found
 
 
-def copy_mathjax(app, exception):
-    if exception is None and app.builder.format == "html":
-        target = Path(app.outdir) / "_static" / MATHJAX_TARGET
-        shutil.copytree(MATHJAX_SOURCE, target, ignore=MATHJAX_SKIP, dirs_exist_ok=True)
+def typeset_math(app, exception):
+    """Replace the TeX of every page by MathJax's SVG, typeset in one run of tools/render_math.js."""
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    pages = {}
+    for path in sorted(outdir.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        math = find_math(text)
+        if math:
+            pages[path] = (text, math)
+    request = {"pages": [{"name": str(path.relative_to(outdir)), "math": [{"tex": tex, "display": display}
+                                                                          for _, _, tex, display in math]}
+                         for path, (_, math) in pages.items()]}
+    if shutil.which("node") is None:
+        raise ExtensionError("the math is typeset by Node.js at build time: install node and npm, then `npm ci`")
+    result = subprocess.run(["node", str(RENDER_MATH)], input=json.dumps(request), capture_output=True,
+                            text=True, cwd=ROOT)
+    if result.returncode != 0:
+        hint = " (run `npm ci` to install mathjax-full)" if "Cannot find module" in result.stderr else ""
+        raise ExtensionError(f"typesetting the math failed{hint}:\n{result.stderr[-3000:]}")
+    answer = json.loads(result.stdout)
+    (outdir / "_static" / MATH_CSS).write_text(answer["css"], encoding="utf-8")
+    for (path, (text, math)), typeset in zip(pages.items(), answer["pages"]):
+        pieces, cursor = [], 0
+        for (start, end, _, _), svg in zip(math, typeset["svgs"]):
+            pieces += [text[cursor:start], svg]
+            cursor = end
+        text = "".join(pieces) + text[cursor:]
+        body = BODY_START.search(text)
+        text = text[:body.end()] + typeset["glyphs"] + text[body.end():]
+        path.write_text(text, encoding="utf-8")
 
 
 def compress_figures(app, exception):
-    """Re-encode the site's PNG figures as 256-colour palettes (deterministic, no dithering)."""
+    """Serve the figures as lossless WebP of a 256-colour palette (deterministic, no dithering).
+
+    The palette keeps plots sharp at a third of the PNG's bytes; WebP's lossless coding takes another
+    fifth to a third off. The committed figures/ stay PNG; only the site's copies change.
+    """
     if exception is not None or app.builder.format != "html":
         return
     from PIL import Image
-    for path in sorted((Path(app.outdir) / "_images").glob("*.png")):
+    outdir = Path(app.outdir)
+    for path in sorted((outdir / "_images").glob("*.png")):
         with Image.open(path) as image:
-            if image.mode == "P":
-                continue
             palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
                                                      dither=Image.Dither.NONE)
-        original = path.stat().st_size
-        smaller = path.with_suffix(".tmp.png")
-        palette.save(smaller, optimize=True)
-        if smaller.stat().st_size < original:
-            smaller.replace(path)
-        else:
-            smaller.unlink()
+        palette.save(path.with_suffix(".webp"), lossless=True, quality=100, method=4)  # 6: 3% smaller, 35x slower
+        path.unlink()
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        webp = FIGURE_REF.sub(lambda m: m.group(1) + (".webp" if (outdir / f"{m.group(1)}.webp").exists()
+                                                      else ".png"), text)
+        if webp != text:
+            page.write_text(webp, encoding="utf-8")
 
 
 def lighten_icons(app, exception):
@@ -123,33 +171,34 @@ def tidy_page(app, pagename, templatename, context, doctree):
         if key not in seen:
             seen.add(key)
             scripts.append(script)
-    context["script_files"] = scripts
+    # The math is typeset at build time (typeset_math): sphinx.ext.mathjax's scripts are not needed.
+    context["script_files"] = [s for s in scripts if "mathjax" not in str(getattr(s, "filename", s) or "").lower()
+                               and "window.MathJax" not in str(getattr(s, "attributes", {}).get("body", ""))]
     if "body" in context:
         context["body"] = context["body"].replace('<div role="list" class="citation-list">', '<div class="citation-list">')
     description = html.escape(page_description(app, doctree), quote=True)
     context["metatags"] = context.get("metatags", "") + f'\n    <meta name="description" content="{description}" />'
 
 
-# Without MathJax's context menu nothing makes a wide display equation focusable, so keyboard users
-# could not scroll it (axe: scrollable-region-focusable); give each overflowing one a tab stop.
+# A display equation wider than the page scrolls sideways; give each one that overflows a tab stop so
+# keyboard users can scroll it too (axe: scrollable-region-focusable).
 FOCUSABLE_WIDE_MATH = """document.addEventListener("DOMContentLoaded", () => {
-  const ready = window.MathJax && MathJax.startup && MathJax.startup.promise;
-  if (ready) ready.then(() => document.querySelectorAll('mjx-container[display="true"]').forEach(m => {
+  document.querySelectorAll('div.math, mjx-container[display="true"]').forEach(m => {
     if (m.scrollWidth > m.clientWidth) { m.tabIndex = 0; m.setAttribute("role", "math"); }
-  }));
+  });
 });"""
 
 
-def add_page_scripts(app):
+def add_page_assets(app):
     app.add_js_file(None, body=FOCUSABLE_WIDE_MATH)
+    app.add_css_file(MATH_CSS)
 
 
 def setup(app):
     app.add_config_value("lafml_description", "", "html")
-    app.connect("config-inited", use_local_mathjax)
-    app.connect("builder-inited", add_page_scripts)
+    app.connect("builder-inited", add_page_assets)
     app.connect("html-page-context", tidy_page, priority=900)
-    app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", typeset_math)
     app.connect("build-finished", compress_figures)
     app.connect("build-finished", lighten_icons)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
