@@ -16,6 +16,7 @@ A failing cell stops with the chapter, the cell number and the traceback.
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +56,9 @@ def run(path, cwd, timeout=600):
                             resources={"metadata": {"path": str(cwd)}})
     start = time.perf_counter()
     try:
-        client.execute()
+        # The kernel's own log (ipykernel warns about TCP on every start) is noise; a cell's errors and
+        # a dying kernel still reach us through the client.
+        client.execute(stderr=subprocess.DEVNULL)
     except CellExecutionError as error:
         return nb, time.perf_counter() - start, f"{path.name}: {failed_cell(nb)} raised:\n{error}"
     return nb, time.perf_counter() - start, None

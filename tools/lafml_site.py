@@ -47,6 +47,8 @@ def find_math(page_html):
     found = []
     for element in MATH_ELEMENT.finditer(page_html):
         body = element.group(3)
+        if "<mjx-container" in body:
+            continue  # typeset by an earlier build (an incremental build leaves unchanged pages alone)
         match = (DISPLAY_TEX if element.group(2) == "div" else INLINE_TEX).search(body)
         if match is None:
             raise ExtensionError(f"math element without TeX delimiters: {element.group(0)[:200]}")
