@@ -194,9 +194,10 @@ def test_page_in_the_browser(browser, server, page_file):
         broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
         assert not broken, f"{page_file}: images that did not load: {broken}"
         results = Axe().run(page)
-        serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-        assert not serious, f"{page_file}: axe violations: " + "; ".join(
-            f"{v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']}" for v in serious)
+        # The issue asks for no serious or critical violation; the site has none of any impact, so keep it so.
+        violations = results.response["violations"]
+        assert not violations, f"{page_file}: axe violations: " + "; ".join(
+            f"{v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']} at {v['nodes'][0]['target']}" for v in violations)
     finally:
         context.close()
     dark_context, dark_page, dark_seen = visit(browser, server, page_file, theme="dark")

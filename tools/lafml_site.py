@@ -8,7 +8,9 @@
   sphinx-togglebutton's selector) reach each page twice: once from the registry (filename "") and
   once from the builder (filename None), which Sphinx does not see as equal; the second `const THEBE_JS_URL` is a SyntaxError on every page. Keep one copy.
 - The bibliography is a `role="list"` whose entries have `role="doc-biblioentry"`, which ARIA does not
-  allow as list children (axe: aria-required-children, critical); the list role is dropped.
+  allow as list children (axe: aria-required-children, critical) and ARIA 1.3 deprecates (axe:
+  aria-deprecated-role); both roles are dropped.
+- The left sidebar is labelled as a landmark (axe: region, for the book title above its navigation).
 - Every page gets a meta description: its own first paragraph, or the book's description.
 - Page weight (every chapter page is measured by tests/test_site.py): build-time SVG math saves the
   300 kB of MathJax scripts and woff fonts a page loaded; pydata-sphinx-theme's fontawesome.js (540 kB
@@ -35,6 +37,7 @@ MATH_ELEMENT = re.compile(r'(<(span|div) class="math notranslate nohighlight"[^>
 INLINE_TEX = re.compile(r"\\\((.*)\\\)", re.S)
 DISPLAY_TEX = re.compile(r"\\\[(.*)\\\]", re.S)
 BODY_START = re.compile(r"<body[^>]*>")
+SIDEBAR = '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">'
 FIGURE_REF = re.compile(r"\b(_images/[\w.-]+?)\.png\b")
 FONTAWESOME_SCRIPT = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
 ICON_NAME = re.compile(r"\bfa-[a-z0-9-]+")
@@ -152,6 +155,18 @@ def lighten_icons(app, exception):
         font.save(font_path)
 
 
+def label_sidebar(app, exception):
+    """Make the left sidebar a landmark, so the book's title above its navigation sits in one too
+    (axe: region); the theme's template writes it as a plain <div>."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        labelled = text.replace(SIDEBAR, SIDEBAR[:-1] + ' role="complementary" aria-label="Book contents">', 1)
+        if labelled != text:
+            page.write_text(labelled, encoding="utf-8")
+
+
 def page_description(app, doctree):
     """The page's first paragraph of prose, shortened to a search-result snippet."""
     if doctree is not None:
@@ -177,7 +192,8 @@ def tidy_page(app, pagename, templatename, context, doctree):
     context["script_files"] = [s for s in scripts if "mathjax" not in str(getattr(s, "filename", s) or "").lower()
                                and "window.MathJax" not in str(getattr(s, "attributes", {}).get("body", ""))]
     if "body" in context:
-        context["body"] = context["body"].replace('<div role="list" class="citation-list">', '<div class="citation-list">')
+        context["body"] = context["body"].replace('<div role="list" class="citation-list">', '<div class="citation-list">') \
+            .replace(' role="doc-biblioentry"', "")
     description = html.escape(page_description(app, doctree), quote=True)
     context["metatags"] = context.get("metatags", "") + f'\n    <meta name="description" content="{description}" />'
 
@@ -203,4 +219,5 @@ def setup(app):
     app.connect("build-finished", typeset_math)
     app.connect("build-finished", compress_figures)
     app.connect("build-finished", lighten_icons)
+    app.connect("build-finished", label_sidebar)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
