@@ -157,5 +157,8 @@ def test_figure_cells_have_caption_alt_text_and_are_saved(chapter):
         assert len(alt.split()) >= 6 and alt.rstrip().endswith("."), \
             f"{where} needs a one-sentence alt text (mystnb.image.alt), found {alt!r}"
         assert not re.search(r"\.(png|svg|jpe?g)\b", alt), f"{where}: alt text is a file name"
+        for kind, text in (("caption", caption), ("alt text", alt)):  # both are shown as plain text
+            tex = re.findall(r"[\^_]\{|\\[a-zA-Z]+|\$[^$]+\$", text)
+            assert not tex, f"{where}: the {kind} is plain text, so TeX shows raw: {tex}; write it in Unicode (x₀, Aᵏ, θ)"
         assert re.search(r"\{numref\}`[^`]*" + re.escape(name) + "`", md), \
             f"{where}: the text never refers to figure '{name}' ({{numref}}`{name}`)"
