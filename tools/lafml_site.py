@@ -11,6 +11,7 @@
   allow as list children (axe: aria-required-children, critical) and ARIA 1.3 deprecates (axe:
   aria-deprecated-role); both roles are dropped.
 - The left sidebar is labelled as a landmark (axe: region, for the book title above its navigation).
+- Figures (and any other numbered element) are numbered within their chapter: Fig. 7.2.
 - Every page gets a meta description: its own first paragraph, or the book's description.
 - Page weight (every chapter page is measured by tests/test_site.py): build-time SVG math saves the
   300 kB of MathJax scripts and woff fonts a page loaded; pydata-sphinx-theme's fontawesome.js (540 kB
@@ -37,6 +38,7 @@ MATH_ELEMENT = re.compile(r'(<(span|div) class="math notranslate nohighlight"[^>
 INLINE_TEX = re.compile(r"\\\((.*)\\\)", re.S)
 DISPLAY_TEX = re.compile(r"\\\[(.*)\\\]", re.S)
 BODY_START = re.compile(r"<body[^>]*>")
+CHAPTER_DOC = re.compile(r"chapters/(\d\d)_")
 SIDEBAR = '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">'
 FIGURE_REF = re.compile(r"\b(_images/[\w.-]+?)\.png\b")
 FONTAWESOME_SCRIPT = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
@@ -167,6 +169,26 @@ def label_sidebar(app, exception):
             page.write_text(labelled, encoding="utf-8")
 
 
+def number_by_chapter(assign_figure_numbers):
+    """Figures, tables and listings numbered within their chapter ("Fig. 7.2", not "Fig. 61").
+
+    Sphinx numbers them per chapter only under a numbered toctree, which would print "7. 7. ..."
+    since the chapter numbers live in the titles; so renumber what it assigned, by the chapter number
+    in the file name, keeping the order. Wraps TocTreeCollector.assign_figure_numbers (Sphinx 7.4).
+    """
+    def assign(collector, env):
+        before = env.toc_fignumbers
+        assign_figure_numbers(collector, env)
+        for docname, by_type in env.toc_fignumbers.items():
+            chapter = CHAPTER_DOC.match(docname)
+            if chapter:
+                for figtype, numbers in by_type.items():
+                    ordered = sorted(numbers, key=numbers.get)
+                    by_type[figtype] = {node_id: (int(chapter.group(1)), k) for k, node_id in enumerate(ordered, 1)}
+        return [doc for doc, numbers in env.toc_fignumbers.items() if numbers != before.get(doc)]
+    return assign
+
+
 def page_description(app, doctree):
     """The page's first paragraph of prose, shortened to a search-result snippet."""
     if doctree is not None:
@@ -213,6 +235,10 @@ def add_page_assets(app):
 
 
 def setup(app):
+    from sphinx.environment.collectors.toctree import TocTreeCollector
+    if not getattr(TocTreeCollector.assign_figure_numbers, "by_chapter", False):
+        TocTreeCollector.assign_figure_numbers = number_by_chapter(TocTreeCollector.assign_figure_numbers)
+        TocTreeCollector.assign_figure_numbers.by_chapter = True
     app.add_config_value("lafml_description", "", "html")
     app.connect("builder-inited", add_page_assets)
     app.connect("html-page-context", tidy_page, priority=900)
