@@ -74,6 +74,8 @@ def typeset_math(app, exception):
         math = find_math(text)
         if math:
             pages[path] = (text, math)
+    if not pages and (outdir / "_static" / MATH_CSS).exists():
+        return  # an incremental build that rewrote no page with math
     request = {"pages": [{"name": str(path.relative_to(outdir)), "math": [{"tex": tex, "display": display}
                                                                           for _, _, tex, display in math]}
                          for path, (_, math) in pages.items()]}
