@@ -66,7 +66,7 @@ def site(tmp_path_factory, worker_id):
 
 
 def test_book_builds_without_warnings(site):
-    """`make book` runs Sphinx with -W: reaching here means no warning; the site must be complete."""
+    """The build runs Sphinx with -W: reaching here means no warning; the site must be complete."""
     assert (site["html"] / "index.html").exists()
     assert (site["html"] / "_static" / "lafml-math.css").exists(), "the math stylesheet was not written"
 
