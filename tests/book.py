@@ -50,3 +50,25 @@ def code_cells(nb):
 def saved_figure_names(nb):
     """The names passed to save_figure(fig, "name") in a chapter, in order."""
     return [m for _, c in code_cells(nb) for m in re.findall(r"save_figure\([^,]+,\s*[\"']([\w-]+)[\"']", source(c))]
+
+
+# A *measured* cell (tagged nbval-ignore-output) shows what this machine measured: a timing, or a
+# rounding error whose digits depend on the CPU's BLAS kernel. It still runs everywhere and asserts its
+# claims, but its outputs are neither compared nor stored (tools/execute.py stores it empty), and its
+# figures are not committed as baselines: the site shows what the build machine measured.
+MEASURED = "nbval-ignore-output"
+
+
+def is_measured(cell):
+    return MEASURED in cell.get("metadata", {}).get("tags", [])
+
+
+def measured_figures(nb):
+    """Names of the figures that measured cells save."""
+    return {name for _, cell in code_cells(nb) if is_measured(cell) for name in saved_figure_names({"cells": [cell]})}
+
+
+# Figure comparison (matplotlib.testing.compare): RMS difference in 0-255 grey levels. Measured in the
+# portability sweep (README, "Figures"): another CPU or library version moves anti-aliased edges by
+# at most FIGURE_TOLERANCE / 10; a moved curve, a changed colour or one added point costs at least 10x more.
+FIGURE_TOLERANCE = 2.0

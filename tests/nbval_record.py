@@ -8,6 +8,7 @@
    not twice; Jupyter Book itself executes (and reports) any chapter missing from the cache.
    Output mismatches are nbval's to report; the recorded notebook holds the fresh outputs either way.
 """
+import os
 import tempfile
 import time
 
@@ -15,10 +16,31 @@ import nbformat
 import nbval.plugin
 
 
+def glue_module_source():
+    """myst-nb's own glue(), as a module the kernel can import: see EmptyFolderKernel."""
+    import inspect
+
+    from myst_nb.ext import glue
+
+    return ("import IPython\nfrom typing import Any\nfrom IPython.display import display as ipy_display\n"
+            f"GLUE_PREFIX = {glue.GLUE_PREFIX!r}\n" + inspect.getsource(glue.glue))
+
+
 class EmptyFolderKernel(nbval.plugin.RunningKernel):
+    """A kernel started in an empty folder. With LAFML_GLUE_IN_KERNEL=1 (the Colab and newest-release
+    checks, whose kernels have no myst-nb, as in Colab) it is first given myst-nb's glue() as `myst_nb`,
+    so that the glued numbers are stored and compared there too, not only the printed ones."""
+
     def __init__(self, *args, cwd=None, **kwargs):
         self.folder = tempfile.TemporaryDirectory(prefix="nbval-")
         super().__init__(*args, cwd=self.folder.name, **kwargs)
+        if os.environ.get("LAFML_GLUE_IN_KERNEL") == "1":
+            code = (f"import sys as _sys, types as _types\n_m = _types.ModuleType('myst_nb')\n"
+                    f"exec({glue_module_source()!r}, _m.__dict__)\n_sys.modules['myst_nb'] = _m\n"
+                    "del _sys, _types, _m")
+            msg_id = self.kc.execute(code, silent=True, store_history=False)
+            self.await_reply(msg_id, timeout=60)
+            self.await_idle(msg_id, timeout=60)
 
     def stop(self):
         super().stop()

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from book import (CHAPTER_NAME, CHAPTERS, FIGURES, ROOT, SETUP_CELL, chapter_paths, code_cells, load,
+from book import (CHAPTER_NAME, CHAPTERS, FIGURES, ROOT, SETUP_CELL, chapter_paths, code_cells, is_measured, load,
                   saved_figure_names, source, toc_files)
 
 CHAPTERS_FOUND = chapter_paths()
@@ -142,8 +142,9 @@ def test_figure_cells_have_caption_alt_text_and_are_saved(chapter):
     assert len(names) >= 5, f"{path.name}: {len(names)} saved figures, at least 5 expected"
     assert len(names) == len(set(names)), f"{path.name}: a figure name is saved twice: {names}"
     for index, cell in code_cells(nb):
-        shows_image = any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
         saves = re.search(r"(?<!def )save_figure\(", source(cell)) is not None
+        shows_image = any("image/png" in out.get("data", {}) for out in cell.get("outputs", [])) \
+            or (saves and is_measured(cell))  # a measured cell is stored without outputs
         if not (shows_image or saves):
             continue
         meta = cell["metadata"].get("mystnb", {})
@@ -162,3 +163,54 @@ def test_figure_cells_have_caption_alt_text_and_are_saved(chapter):
             assert not tex, f"{where}: the {kind} is plain text, so TeX shows raw: {tex}; write it in Unicode (x₀, Aᵏ, θ)"
         assert re.search(r"\{numref\}`[^`]*" + re.escape(name) + "`", md), \
             f"{where}: the text never refers to figure '{name}' ({{numref}}`{name}`)"
+
+
+def test_measured_cells_store_no_outputs(chapter):
+    """A measured cell (a timing, a rounding error) shows this machine's digits: storing them would put
+    one machine's measurement into the book as if it were a fact. `make outputs` stores them empty."""
+    path, nb = chapter
+    stored = [index for index, cell in code_cells(nb) if is_measured(cell) and cell.get("outputs")]
+    assert not stored, f"{path.name}: measured cells {stored} store outputs; run `make outputs`"
+
+
+# How the prose shows a glued value: {glue:text}`key:.4f` shows 4 decimals; `.1%` a percentage with 1.
+GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`(\w+)(?::([^`]*))?`")
+
+
+def glued_values(nb):
+    """{key: (code cell index, the stored text/plain of the glued value)} from the stored outputs."""
+    found = {}
+    for index, cell in code_cells(nb):
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                text = out["data"].get("application/papermill.record/text/plain", "")
+                found[name] = (index, "".join(text) if isinstance(text, list) else text)
+    return found
+
+
+def test_glued_numbers_carry_only_the_digits_the_page_shows(chapter):
+    """A glued float carries exactly the digits its prose shows (glue round(x, 4) for `:.4f`).
+
+    The last digits of a full-precision float change with the CPU's BLAS kernel, and nbval compares the
+    stored repr: a glued 0.8566706059498349 fails on another machine though the page shows 0.8567."""
+    path, nb = chapter
+    md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    values = glued_values(nb)
+    problems = []
+    for match in GLUE_ROLE.finditer(md):
+        key, spec = match.group(1), match.group(2) or ""
+        if key not in values:
+            continue  # a measured cell's glue (stored without outputs), or a missing key: the build fails on it
+        index, text = values[key]
+        try:
+            value = float(text)
+        except ValueError:
+            continue  # not a number
+        if value.is_integer() and "e" not in text.lower():
+            continue
+        shown = format(value, spec) if spec else text
+        number = float(shown.rstrip("%")) / (100 if shown.endswith("%") else 1)
+        if number != value or len(text.lstrip("-").replace(".", "").lstrip("0")) > 8:
+            problems.append(f"code cell {index}: '{key}' is glued as {text} but the page shows {shown}")
+    assert not problems, f"{path.name}: glue the value rounded as the page shows it:\n" + "\n".join(problems)

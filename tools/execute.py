@@ -6,14 +6,17 @@
 Without NOTEBOOK arguments: every chapter listed in _toc.yml.
 
 By default it runs each notebook in its own folder and writes it back without timing metadata, so running
-it twice changes no byte; figures go to figures/<chapter>/ (stale ones are removed first).
---cache runs each notebook alone in an empty temporary folder (as a learner's Colab would), with its
-figures sent to $LAFML_FIGURE_DIR (default: the repository's figures/), and stores the executed notebook
-in the jupyter-cache that `jupyter-book build` (execute_notebooks: cache) then renders from.
+it twice changes no byte, on any CPU: measured cells (timings, rounding errors) are stored without
+outputs, and a figure is rewritten in figures/<chapter>/ only when it differs from the committed one by
+more than the figure test's tolerance (see publish_figures).
+--cache runs each notebook alone in an empty temporary folder (as a learner's Colab would) and stores the
+executed notebook in the jupyter-cache that `jupyter-book build` (execute_notebooks: cache) then renders
+from; figures are published the same way, or written as drawn to $LAFML_FIGURE_DIR when that is set.
 
 A failing cell stops with the chapter, the cell number and the traceback.
 """
 import argparse
+import base64
 import os
 import shutil
 import subprocess
@@ -25,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+from book import FIGURE_TOLERANCE, is_measured, measured_figures  # noqa: E402
 from determinism import DETERMINISTIC_ENV  # noqa: E402  (one definition, shared with the tests)
 
 os.environ.update(DETERMINISTIC_ENV)
@@ -76,16 +80,81 @@ def merge_streams(cell):
     cell["outputs"] = merged
 
 
+def same_picture(old, new):
+    """True when two PNGs (bytes) are the same picture for the figure test: within FIGURE_TOLERANCE."""
+    if old == new:
+        return True
+    from matplotlib.testing.compare import compare_images
+
+    with tempfile.TemporaryDirectory(prefix="compare-") as folder:
+        a, b = Path(folder) / "old.png", Path(folder) / "new.png"
+        a.write_bytes(old)
+        b.write_bytes(new)
+        return compare_images(str(a), str(b), tol=FIGURE_TOLERANCE) is None
+
+
+def publish_figures(stem, drawn, nb):
+    """Move the figures a run drew into figures/<stem>/, rewriting only those that really changed.
+
+    A figure within FIGURE_TOLERANCE of the committed one (what the figure test accepts) keeps its
+    committed bytes: on another CPU the anti-aliasing of an edge may move by a grey level, and that is not
+    a change to review. Figures of measured cells are not baselines and are not kept; a figure the
+    chapter no longer draws is removed.
+    """
+    target = ROOT / "figures" / stem
+    target.mkdir(parents=True, exist_ok=True)
+    skip = {f"{name}.png" for name in measured_figures(nb)}
+    fresh = {p.name: p for p in (drawn / stem).glob("*.png") if p.name not in skip}
+    for old in target.glob("*.png"):
+        if old.name not in fresh:
+            old.unlink()
+    for name, new in fresh.items():
+        old = target / name
+        if not (old.exists() and same_picture(old.read_bytes(), new.read_bytes())):
+            shutil.copyfile(new, old)
+
+
+def keep_unchanged_images(nb, stored):
+    """Give each image output the bytes stored before if it is the same picture (see publish_figures)."""
+    if len(nb.cells) != len(stored.cells):
+        return
+    for cell, before in zip(nb.cells, stored.cells):
+        if cell.cell_type != "code" or cell.source != before.source or len(cell.outputs) != len(before.get("outputs", [])):
+            continue
+        for out, old in zip(cell.outputs, before.outputs):
+            new_png, old_png = out.get("data", {}).get("image/png"), old.get("data", {}).get("image/png")
+            if new_png and old_png and new_png != old_png and \
+                    same_picture(base64.b64decode(old_png), base64.b64decode(new_png)):
+                out["data"]["image/png"] = old_png
+
+
+def run_with_figures(path, cwd):
+    """Run a chapter. Its figures go to $LAFML_FIGURE_DIR as drawn when that is set (the tests compare
+    them), else they are published into the repository's figures/ (publish_figures)."""
+    if "LAFML_FIGURE_DIR" in os.environ:
+        return run(path, cwd)
+    with tempfile.TemporaryDirectory(prefix=f"{path.stem}-figures-") as drawn:
+        os.environ["LAFML_FIGURE_DIR"] = drawn
+        try:
+            nb, seconds, error = run(path, cwd)
+        finally:
+            del os.environ["LAFML_FIGURE_DIR"]
+        if not error:
+            publish_figures(path.stem, Path(drawn), nb)
+    return nb, seconds, error
+
+
 def store_in_place(path):
-    if "LAFML_FIGURE_DIR" not in os.environ:  # a figure the chapter no longer makes must not linger
-        shutil.rmtree(ROOT / "figures" / path.stem, ignore_errors=True)
-    nb, seconds, error = run(path, path.parent)
+    nb, seconds, error = run_with_figures(path, path.parent)
     if error:
         return path.name, seconds, error
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             merge_streams(cell)
+            if is_measured(cell):
+                cell.outputs = []  # what this machine measured is not part of the stored book
+    keep_unchanged_images(nb, nbformat.read(path, as_version=4))
     text = nbformat.writes(nb) + "\n"
     if path.read_text() != text:
         path.write_text(text)
@@ -96,10 +165,8 @@ def store_in_cache(path, cache_dir):
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    figures = Path(os.environ.setdefault("LAFML_FIGURE_DIR", str(ROOT / "figures")))
-    shutil.rmtree(figures / path.stem, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=f"{path.stem}-") as empty:
-        nb, seconds, error = run(path, Path(empty))
+        nb, seconds, error = run_with_figures(path, Path(empty))
     if error:
         return path.name, seconds, error
     cache = get_cache(str(cache_dir))

@@ -23,11 +23,11 @@
 import html
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
+
+import nodejs  # tools/nodejs.py: the pinned Node.js from PyPI
 
 ROOT = Path(__file__).resolve().parent.parent
 RENDER_MATH = ROOT / "tools" / "render_math.js"
@@ -79,12 +79,12 @@ def typeset_math(app, exception):
     request = {"pages": [{"name": str(path.relative_to(outdir)), "math": [{"tex": tex, "display": display}
                                                                           for _, _, tex, display in math]}
                          for path, (_, math) in pages.items()]}
-    if shutil.which("node") is None:
-        raise ExtensionError("the math is typeset by Node.js at build time: install node and npm, then `npm ci`")
-    result = subprocess.run(["node", str(RENDER_MATH)], input=json.dumps(request), capture_output=True,
-                            text=True, cwd=ROOT)
+    try:
+        result = nodejs.run([str(RENDER_MATH)], input=json.dumps(request), capture_output=True, text=True, cwd=ROOT)
+    except SystemExit as missing:  # Node.js is not installed in this environment
+        raise ExtensionError(str(missing)) from None
     if result.returncode != 0:
-        hint = " (run `npm ci` to install mathjax-full)" if "Cannot find module" in result.stderr else ""
+        hint = " (run `make install` to install mathjax-full into node_modules)" if "Cannot find module" in result.stderr else ""
         raise ExtensionError(f"typesetting the math failed{hint}:\n{result.stderr[-3000:]}")
     answer = json.loads(result.stdout)
     (outdir / "_static" / MATH_CSS).write_text(answer["css"], encoding="utf-8")
