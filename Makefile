@@ -1,11 +1,12 @@
 # Linear Algebra for Machine Learning: build, test and maintain the book.
 #   make book      installs .venv and node_modules if needed, clean build of _build/html, every chapter executed, -W
 #   make test      the whole test suite (what CI runs): nbval, structure, then the built site in Chromium
+#   make portability  nbval of every chapter under other CPUs' BLAS kernels, Colab's versions, the newest releases
 #   make outputs   re-execute the chapters in place and rewrite figures/ (then review `git diff`)
 #   make preview   fast incremental build for authors: only chapters whose code changed are executed
 #   make serve     serve _build/html on http://127.0.0.1:8000
 #   make benchmark time the build and the tests on this machine (tools/benchmark.py)
-#   make clean     remove _build; make distclean also removes .venv and node_modules
+#   make clean     remove _build; make distclean also removes the virtual environments and node_modules
 
 PYTHON ?= python3
 VENV   := .venv
@@ -19,7 +20,7 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := module://matplotlib_inline.backend_inline
 
-.PHONY: book render test outputs preview serve benchmark clean distclean install
+.PHONY: book render test portability outputs preview serve benchmark clean distclean install
 .DEFAULT_GOAL := book
 
 book: install
@@ -44,6 +45,12 @@ test: install
 	LAFML_SITE_FROM_CACHE=1 $(BIN)/python -m pytest -n $(JOBS) tests/test_site.py; \
 	site=$$?; \
 	test $$notebooks = 0 && test $$site = 0
+
+# The same book on every machine (tools/portability.py): every stored output, under other OpenBLAS
+# kernels and numpy SIMD levels (stand-ins for other CPUs), 2 BLAS threads, Colab's versions
+# (tests/environments/colab.txt) and the newest releases. About 12 minutes here; CI runs it after `make test`.
+portability: install
+	$(BIN)/python tools/portability.py all -j $(JOBS)
 
 outputs: install
 	$(BIN)/python tools/execute.py -j $(JOBS) $(NOTEBOOKS)
@@ -74,4 +81,4 @@ clean:
 	rm -rf _build
 
 distclean: clean
-	rm -rf $(VENV) node_modules
+	rm -rf $(VENV) .venv-colab .venv-newest node_modules

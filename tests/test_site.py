@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -21,7 +22,26 @@ from matplotlib.testing.compare import compare_images
 
 from book import FIGURE_TOLERANCE, FIGURES, ROOT, chapter_paths, load, measured_figures, toc_files
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_HELP = ("no Chromium found: `apt-get install chromium` (or `brew install --cask chromium`), or "
+                 "`.venv/bin/playwright install chromium`; CHROMIUM=/path/to/chrome picks another")
+
+
+def find_chromium():
+    """CHROMIUM if set, else a Chromium or Chrome on PATH, else the one Playwright manages (if installed)."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"] if Path(os.environ["CHROMIUM"]).exists() else None
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if shutil.which(name):
+            return shutil.which(name)
+    try:
+        from playwright.sync_api import sync_playwright
+        with sync_playwright() as p:
+            managed = p.chromium.executable_path
+        return managed if Path(managed).exists() else None
+    except Exception:  # no Playwright browser downloaded
+        return None
+
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 # Bytes a chapter page may transfer, gzipped (images and fonts as they are), figures included.
@@ -141,13 +161,14 @@ def server(site):
 
 @pytest.fixture(scope="session")
 def browser():
-    if not Path(CHROMIUM).exists():
+    executable = find_chromium()
+    if executable is None:
         if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM} (apt-get install chromium)")
-        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
+            pytest.fail(f"REQUIRE_BROWSER=1 but {CHROMIUM_HELP}")
+        pytest.skip(f"browser tests skipped: {CHROMIUM_HELP}")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

@@ -27,6 +27,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from book import FIGURE_TOLERANCE, FIGURES  # noqa: E402
+
 ENVIRONMENTS = ROOT / "tests" / "environments"
 NO_AVX512 = "X86_V4 AVX512_ICL AVX512_SPR"
 NO_AVX2 = "X86_V3 " + NO_AVX512
@@ -42,7 +45,7 @@ KERNELS = {
 VERSIONED = {"colab": ("colab.txt", "3.13"), "newest": ("newest.txt", "3.13")}
 
 
-def run_nbval(name, env, kernel_name=None, jobs=2):
+def run_nbval(name, env, kernel_name=None, jobs=2, enforce_figures=True):
     """One nbval run of every chapter; return {chapter: [failed cells]} (an empty list: passed)."""
     with tempfile.TemporaryDirectory(prefix="portability-") as folder:
         junit = Path(folder) / "junit.xml"
@@ -58,7 +61,7 @@ def run_nbval(name, env, kernel_name=None, jobs=2):
         results = {}
         if junit.exists():
             for case in ET.parse(junit).iter("testcase"):
-                chapter = Path(case.get("file") or case.get("classname", "").replace(".", "/")).stem
+                chapter = case.get("classname", "").removesuffix(".ipynb").split(".")[-1]  # chapters.01_vectors.ipynb
                 cell = case.get("name", "")
                 failed = case.find("failure") is not None or case.find("error") is not None
                 results.setdefault(chapter, [])
@@ -66,10 +69,42 @@ def run_nbval(name, env, kernel_name=None, jobs=2):
                     results[chapter].append(cell)
         if result.returncode != 0 and not any(results.values()):
             results["(the run itself)"] = [f"pytest exited {result.returncode}"]
+        compare_figures(name, Path(folder) / "figures", results, enforce=enforce_figures)
         return results
 
 
+def compare_figures(name, drawn, results, enforce=True):
+    """The figure test in this environment: each committed figure against the one drawn here.
+
+    Under other CPUs (same versions) a figure beyond FIGURE_TOLERANCE fails. Under other library
+    versions (enforce=False) the differences are reported only: the baselines belong to the pinned
+    matplotlib, and another release may lay a figure out a pixel differently (Colab's 3.10 does)."""
+    from matplotlib.testing.compare import compare_images
+    from matplotlib.testing.exceptions import ImageComparisonFailure
+
+    worst, over = (0.0, ""), []
+    for committed in sorted(FIGURES.glob("*/*.png")):
+        fresh = drawn / committed.parent.name / committed.name
+        if not fresh.exists():
+            continue  # the chapter did not get that far: nbval has reported why
+        try:
+            diff = compare_images(str(committed), str(fresh), tol=0, in_decorator=True)
+            rms = diff["rms"] if diff else 0.0
+        except ImageComparisonFailure:  # another size
+            rms = float("inf")
+        worst = max(worst, (rms, f"{committed.parent.name}/{committed.name}"))
+        if rms > FIGURE_TOLERANCE:
+            over.append(f"{committed.parent.name}/{committed.name}")
+            if enforce:
+                results.setdefault(committed.parent.name, []).append(f"figure {committed.name} (RMS {rms:.3f})")
+    print(f"=== {name}: largest figure difference RMS {worst[0]:.3f} ({worst[1] or 'none'}); "
+          f"{len(over)} figure(s) beyond the tolerance {FIGURE_TOLERANCE}"
+          f"{'' if enforce else ' (reported, not failed: other library versions)'}"
+          f"{': ' + ', '.join(over[:8]) if over else ''} ===", flush=True)
+
+
 def kernels(args):
+    import numpy  # noqa: F401  (threadpoolctl sees only the libraries loaded)
     import threadpoolctl
 
     blas = [i for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]
@@ -81,15 +116,14 @@ def kernels(args):
 
 
 def python_for(version):
-    """An interpreter of this minor version: python3.13 on PATH, or pyenv's."""
-    found = shutil.which(f"python{version}")
-    if found:
-        return found
+    """An interpreter of this minor version: python3.13 on PATH, or one that pyenv installed."""
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    for candidate in sorted(pyenv.glob(f"{version}.*"), reverse=True):
-        if (candidate / "bin" / "python").exists():
-            return str(candidate / "bin" / "python")
-    raise SystemExit(f"Python {version} is needed for this check (python{version} on PATH, or pyenv)")
+    candidates = [shutil.which(f"python{version}")] + [str(p / "bin" / "python") for p in
+                                                         sorted(pyenv.glob(f"{version}.*"), reverse=True)]
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:  # pyenv shims may refuse
+            return candidate
+    raise SystemExit(f"Python {version} is needed for this check (python{version} on PATH, or `pyenv install {version}`)")
 
 
 def build_kernel_env(label):
@@ -126,7 +160,8 @@ def versioned(label, args):
     print(f"{label}: {versions}")
     env = {"JUPYTER_PATH": str(kernels_dir), "LAFML_GLUE_IN_KERNEL": "1", "LAFML_KERNEL_DESCRIPTION": versions}
     try:
-        return {f"{label}: {versions}": run_nbval(label, env, kernel_name=kernel_name, jobs=args.jobs)}
+        return {f"{label}: {versions}": run_nbval(label, env, kernel_name=kernel_name, jobs=args.jobs,
+                                                              enforce_figures=False)}
     finally:
         shutil.rmtree(kernels_dir, ignore_errors=True)
 
