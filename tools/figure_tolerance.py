@@ -32,8 +32,8 @@ def style():
     exec(setup[start:end], {"sns": sns, "plt": plt})
 
 
-def draw(shift_px=0.0, recolour=False, extra_point=False, longer_arrow=False):
-    fig, ax = plt.subplots()
+def draw(shift_px=0.0, recolour=False, extra_point=False, longer_arrow=False, wide=False):
+    fig, ax = plt.subplots(figsize=(10, 4) if wide else None)  # 10 x 4 in: the widest figures of the book
     x = np.linspace(0, 10, 40)
     colours = sns.color_palette("colorblind")
     # one pixel of this axes in data units of y (the axes is about 400 px high for a range of 3)
@@ -67,11 +67,12 @@ def main():
     changes = {"one curve moved by 1 px": dict(shift_px=1), "one curve moved by 2 px": dict(shift_px=2),
                "one curve in another palette colour": dict(recolour=True), "one added point": dict(extra_point=True),
                "one arrow 5 % longer": dict(longer_arrow=True)}
-    base = draw()
+    base, wide = draw(), draw(wide=True)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         print(f"redrawn unchanged: RMS {rms(base, draw(), folder):.3f}")
         results = {name: rms(base, draw(**kw), folder) for name, kw in changes.items()}
+        results["one added point, 10 x 4 in figure"] = rms(wide, draw(extra_point=True, wide=True), folder)
     for name, value in results.items():
         print(f"{name:<40} RMS {value:.3f}")
     smallest = min(results.values())
