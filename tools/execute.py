@@ -85,12 +85,16 @@ def same_picture(old, new):
     if old == new:
         return True
     from matplotlib.testing.compare import compare_images
+    from matplotlib.testing.exceptions import ImageComparisonFailure
 
     with tempfile.TemporaryDirectory(prefix="compare-") as folder:
         a, b = Path(folder) / "old.png", Path(folder) / "new.png"
         a.write_bytes(old)
         b.write_bytes(new)
-        return compare_images(str(a), str(b), tol=FIGURE_TOLERANCE) is None
+        try:
+            return compare_images(str(a), str(b), tol=FIGURE_TOLERANCE) is None
+        except ImageComparisonFailure:  # another size: certainly another picture
+            return False
 
 
 def publish_figures(stem, drawn, nb):
