@@ -137,8 +137,10 @@ def test_figures_match_the_committed_ones(drawn_figures, chapter):
     changed = []
     for name in sorted(committed):
         report = compare_images(str(committed_dir / name), str(fresh_dir / name), tol=FIGURE_TOLERANCE)
-        if report is not None:
-            changed.append(f"{name}: {report.splitlines()[0]}")
+        if report is not None:  # "Error: Image files did not match.\n  RMS Value: 3.1\n  Expected: ..."
+            rms = next((line.strip() for line in report.splitlines() if "RMS" in line), "")
+            diff = report.split("Difference:")[1].split()[0] if "Difference:" in report else ""
+            changed.append(f"{name}: {rms} (tolerance {FIGURE_TOLERANCE}); difference image {diff}")
     assert not changed, f"{chapter.stem}: figures differ from figures/{chapter.stem}/:\n" + "\n".join(changed)
 
 
