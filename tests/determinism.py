@@ -40,10 +40,12 @@ def describe_environment():
         versions = f"numpy {numpy.__version__}"
     except ImportError:
         versions = "numpy missing"
+    # The Colab and newest checks run their kernels in another environment, which describes itself.
     kernel = os.environ.get("LAFML_KERNEL_DESCRIPTION", f"Python {platform.python_version()}, {versions}")
     simd = os.environ.get("NPY_DISABLE_CPU_FEATURES")
-    return (f"{name + ': ' if name else ''}{blas}, {os.environ.get('OPENBLAS_NUM_THREADS')} BLAS thread(s)"
-            f"{', numpy SIMD without ' + simd if simd else ''}; kernel: {kernel}; {platform.machine()} {platform.system()}")
+    return (f"{name + ': ' if name else ''}kernel {kernel}; {blas} (as this runner's numpy loads it), "
+            f"{os.environ.get('OPENBLAS_NUM_THREADS')} BLAS thread(s)"
+            f"{', numpy SIMD without ' + simd if simd else ''}; {platform.machine()} {platform.system()}")
 
 
 def pytest_report_header(config):
