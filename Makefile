@@ -20,7 +20,7 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := module://matplotlib_inline.backend_inline
 
-.PHONY: book render test portability outputs preview serve benchmark clean distclean install
+.PHONY: book render test portability outputs learner preview serve benchmark clean distclean install
 .DEFAULT_GOAL := book
 
 book: install
@@ -35,12 +35,13 @@ render: install
 	$(BIN)/jupyter-book build -W --keep-going -q .
 
 # Two pytest runs, so that each chapter executes once: (1) nbval re-runs every chapter, compares every
-# output and records the executed chapters in the cache, beside the structure checks; (2) the site is
+# output and records the executed chapters in the cache, beside the structure checks and the learner
+# notebooks (notebooks/, each run alone); (2) the site is
 # rendered from that cache and checked (figures, browser). Both always run; either failing fails.
 test: install
 	rm -rf _build
 	export LAFML_FIGURE_DIR=$(CURDIR)/_build/test-figures; \
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --record-cache $(CACHE) chapters tests/test_structure.py; \
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --record-cache $(CACHE) chapters tests/test_structure.py tests/test_learner.py; \
 	notebooks=$$?; \
 	LAFML_SITE_FROM_CACHE=1 $(BIN)/python -m pytest -n $(JOBS) tests/test_site.py; \
 	site=$$?; \
@@ -54,6 +55,10 @@ portability: install
 
 outputs: install
 	$(BIN)/python tools/execute.py -j $(JOBS) $(NOTEBOOKS)
+
+# notebooks/: the learner notebooks Binder, Colab and the download open, made from chapters/ (no execution).
+learner: install
+	$(BIN)/python tools/learner.py
 
 preview: install
 	$(BIN)/jupyter-book build -q .

@@ -9,7 +9,17 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 FIGURES = ROOT / "figures"
 SETUP_CELL = (ROOT / "tools" / "setup_cell.py").read_text().strip()
-CHAPTER_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+$")
+# Chapters are NN_name (01-12), appendices L_name (A, B, ...): "Fig. 7.2", "Theorem B.1".
+CHAPTER_NAME = re.compile(r"^(\d\d|[A-Z])_[a-z0-9_]+$")
+
+
+def chapter_number(stem):
+    """The number the book prints for a chapter file: "7" for 07_eigenvalues_2, "A" for an appendix."""
+    match = CHAPTER_NAME.match(stem)
+    if not match:
+        raise ValueError(f"{stem}: not a chapter file name (NN_name for a chapter, L_name for an appendix)")
+    number = match.group(1)
+    return str(int(number)) if number.isdigit() else number
 
 
 def toc_files():

@@ -101,6 +101,53 @@ def test_math_is_typeset_at_build_time(site):
         assert not leftover, f"{page}: {len(leftover)} math element(s) left as TeX"
 
 
+# ---------------------------------------------------------------- learner notebooks
+
+def caption_number(page_html, anchor):
+    """The number the page prints for the element with this id ("Fig. 3.2", "Theorem 6.1"), or None."""
+    at = page_html.find(f'id="{anchor}"')
+    if at < 0:
+        return None
+    found = re.search(r'class="caption-number">([^<]*)<', page_html[at:at + 4000])
+    return found.group(1).strip() if found else ""
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_learner_notebook_agrees_with_the_page(site, chapter):
+    """What notebooks/ shows (tools/learner.py) is what the built page shows: the same glued values in the
+    same order, numbers that match the page's, and links that land on pages and anchors of this build."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tools"))
+    import learner
+
+    book = learner.Book(CHAPTERS)
+    made = learner.Chapter(book, chapter)
+    nb = made.build()
+    page = (site["html"] / "chapters" / f"{chapter.stem}.html").read_text(encoding="utf-8")
+    pasted = [re.sub(r"<[^>]+>", "", t) for t in re.findall(r'<span class="pasted-text">(.*?)</span>', page, re.S)]
+    assert made.pasted == pasted, f"notebooks/{chapter.stem}.ipynb: glued values differ from the page's " \
+                                  f"(learner {made.pasted[:8]}..., page {pasted[:8]}...)"
+    cited = {re.sub(r"<[^>]+>", "", t) for t in re.findall(r'href="\.\./references\.html#[^"]*"[^>]*>(.*?)</a>', page)}
+    pages = {}
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for text, url in re.findall(r"\[([^\[\]]*)\]\((https?://[^)\s]+)\)", cell.source):
+            if not url.startswith(book.url):
+                continue
+            path, _, anchor = url[len(book.url):].partition("#")
+            target = site["html"] / path
+            assert target.exists(), f"notebooks/{chapter.stem}.ipynb: [{text}]({url}) is not a page of the build"
+            html_text = pages.setdefault(path, target.read_text(encoding="utf-8"))
+            if anchor:
+                number = caption_number(html_text, anchor)
+                assert number is not None, f"notebooks/{chapter.stem}.ipynb: [{text}]({url}): no #{anchor} on {path}"
+                if number and re.fullmatch(r"(Fig\.|[A-Z][a-z]+) [0-9A-Z]+\.\d+", text):
+                    assert text == number, f"notebooks/{chapter.stem}.ipynb: says {text!r} where the page says {number!r}"
+            if path == "references.html":
+                assert text in cited, f"notebooks/{chapter.stem}.ipynb: cites {text!r}, the page cites {sorted(cited)[:5]}"
+
+
 def test_every_page_is_built(site):
     missing = [f for f in PAGES if not (site["html"] / f"{f}.html").exists()]
     assert not missing, f"pages in _toc.yml missing from the build: {missing}"
@@ -282,12 +329,16 @@ def test_chapter_page(browser, server, chapter):
         links = page.evaluate("[...document.querySelectorAll('a')].map(a => a.href)")
         binder = [h for h in links if "mybinder.org" in h]
         colab = [h for h in links if "colab.research.google.com" in h]
-        assert binder and all(f"chapters/{chapter.stem}.ipynb" in h for h in binder), f"{page_file}: Binder link {binder}"
-        assert colab and all(h.endswith(f"chapters/{chapter.stem}.ipynb") for h in colab), f"{page_file}: Colab link {colab}"
+        # Binder, Colab and the download open the learner notebook (notebooks/), not the MyST source.
+        assert binder and all(f"notebooks/{chapter.stem}.ipynb" in h for h in binder), f"{page_file}: Binder link {binder}"
+        assert colab and all(h.endswith(f"notebooks/{chapter.stem}.ipynb") for h in colab), f"{page_file}: Colab link {colab}"
         assert page.locator(".btn-launch-thebe").count() == 1, f"{page_file}: no live-code (Thebe) button"
         downloads = [h for h in links if h.endswith(f"_sources/chapters/{chapter.stem}.ipynb")]
         assert downloads, f"{page_file}: no download link to its notebook"
-        assert page.request.get(downloads[0]).ok, f"{page_file}: the notebook download {downloads[0]} is missing"
+        download = page.request.get(downloads[0])
+        assert download.ok, f"{page_file}: the notebook download {downloads[0]} is missing"
+        assert download.text() == (ROOT / "notebooks" / f"{chapter.stem}.ipynb").read_text(), \
+            f"{page_file}: the download is not the learner notebook notebooks/{chapter.stem}.ipynb"
         weight = gzipped_bytes(seen["responses"])
         print(f"page weight {page_file}: {weight / 1000:.0f} kB gzipped")
         assert weight <= PAGE_BUDGET, f"{page_file}: {weight / 1000:.0f} kB gzipped, budget {PAGE_BUDGET / 1000:.0f} kB"

@@ -11,7 +11,8 @@
   allow as list children (axe: aria-required-children, critical) and ARIA 1.3 deprecates (axe:
   aria-deprecated-role); both roles are dropped.
 - The left sidebar is labelled as a landmark (axe: region, for the book title above its navigation).
-- Figures (and any other numbered element) are numbered within their chapter: Fig. 7.2.
+- Figures (and any other numbered element) are numbered within their chapter: Fig. 7.2, Fig. A.1.
+- Binder, Colab and "Download .ipynb" open the learner notebook (tools/learner.py), not the MyST source.
 - Every page gets a meta description: its own first paragraph, or the book's description.
 - Page weight (every chapter page is measured by tests/test_site.py): build-time SVG math saves the
   300 kB of MathJax scripts and woff fonts a page loaded; pydata-sphinx-theme's fontawesome.js (540 kB
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from sphinx.errors import ExtensionError
 
+import learner  # tools/learner.py: the notebooks Binder, Colab and the download open
 import nodejs  # tools/nodejs.py: the pinned Node.js from PyPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +40,7 @@ MATH_ELEMENT = re.compile(r'(<(span|div) class="math notranslate nohighlight"[^>
 INLINE_TEX = re.compile(r"\\\((.*)\\\)", re.S)
 DISPLAY_TEX = re.compile(r"\\\[(.*)\\\]", re.S)
 BODY_START = re.compile(r"<body[^>]*>")
-CHAPTER_DOC = re.compile(r"chapters/(\d\d)_")
+CHAPTER_DOC = re.compile(r"chapters/(\d\d|[A-Z])_")  # a chapter (07_...) or an appendix (A_...)
 SIDEBAR = '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">'
 FIGURE_REF = re.compile(r"\b(_images/[\w.-]+?)\.png\b")
 FONTAWESOME_SCRIPT = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
@@ -171,6 +173,24 @@ def label_sidebar(app, exception):
             page.write_text(labelled, encoding="utf-8")
 
 
+LAUNCH_LINK = re.compile(r'(href="https://(?:mybinder\.org|colab\.research\.google\.com)/[^"]*?)chapters/([\w-]+)\.ipynb"')
+
+
+def serve_learner_notebooks(app, exception):
+    """Binder, Colab and the download open the learner notebook (tools/learner.py), not the MyST source:
+    launch links point at the committed notebooks/ copy, and the download serves the same text."""
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    for stem, text in learner.learner_notebooks().items():
+        (outdir / "_sources" / "chapters" / f"{stem}.ipynb").write_text(text, encoding="utf-8")
+    for page in (outdir / "chapters").glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        pointed = LAUNCH_LINK.sub(r'\1notebooks/\2.ipynb"', text)
+        if pointed != text:
+            page.write_text(pointed, encoding="utf-8")
+
+
 def number_by_chapter(assign_figure_numbers):
     """Figures, tables and listings numbered within their chapter ("Fig. 7.2", not "Fig. 61").
 
@@ -186,7 +206,9 @@ def number_by_chapter(assign_figure_numbers):
             if chapter:
                 for figtype, numbers in by_type.items():
                     ordered = sorted(numbers, key=numbers.get)
-                    by_type[figtype] = {node_id: (int(chapter.group(1)), k) for k, node_id in enumerate(ordered, 1)}
+                    number = chapter.group(1)
+                    number = int(number) if number.isdigit() else number   # Fig. 7.2, Fig. A.1
+                    by_type[figtype] = {node_id: (number, k) for k, node_id in enumerate(ordered, 1)}
         return [doc for doc, numbers in env.toc_fignumbers.items() if numbers != before.get(doc)]
     return assign
 
@@ -248,4 +270,5 @@ def setup(app):
     app.connect("build-finished", compress_figures)
     app.connect("build-finished", lighten_icons)
     app.connect("build-finished", label_sidebar)
+    app.connect("build-finished", serve_learner_notebooks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -45,12 +45,14 @@ KERNELS = {
 VERSIONED = {"colab": ("colab.txt", "3.13"), "newest": ("newest.txt", "3.13")}
 
 
-def run_nbval(name, env, kernel_name=None, jobs=2, enforce_figures=True):
-    """One nbval run of every chapter; return {chapter: [failed cells]} (an empty list: passed)."""
+def run_nbval(name, env, kernel_name=None, jobs=2, enforce_figures=True, learner=False):
+    """One nbval run of every chapter; return {chapter: [failed cells]} (an empty list: passed).
+    learner=True runs the learner notebooks (notebooks/, no stored outputs) top to bottom instead:
+    what Colab opens must run there, each alone in an empty folder."""
     with tempfile.TemporaryDirectory(prefix="portability-") as folder:
         junit = Path(folder) / "junit.xml"
         command = [sys.executable, "-m", "pytest", "-n", str(jobs), "--dist", "loadfile", "-q",
-                   f"--junitxml={junit}", "chapters"]
+                   f"--junitxml={junit}", *(["--nbval-lax", "notebooks"] if learner else ["chapters"])]
         if kernel_name:
             command.append(f"--nbval-kernel-name={kernel_name}")
         env = {**os.environ, **env, "LAFML_ENVIRONMENT": name, "LAFML_FIGURE_DIR": str(Path(folder) / "figures")}
@@ -69,7 +71,8 @@ def run_nbval(name, env, kernel_name=None, jobs=2, enforce_figures=True):
                     results[chapter].append(cell)
         if result.returncode != 0 and not any(results.values()):
             results["(the run itself)"] = [f"pytest exited {result.returncode}"]
-        compare_figures(name, Path(folder) / "figures", results, enforce=enforce_figures)
+        if not learner:
+            compare_figures(name, Path(folder) / "figures", results, enforce=enforce_figures)
         return results
 
 
@@ -160,8 +163,13 @@ def versioned(label, args):
     print(f"{label}: {versions}")
     env = {"JUPYTER_PATH": str(kernels_dir), "LAFML_GLUE_IN_KERNEL": "1", "LAFML_KERNEL_DESCRIPTION": versions}
     try:
-        return {f"{label}: {versions}": run_nbval(label, env, kernel_name=kernel_name, jobs=args.jobs,
-                                                              enforce_figures=False)}
+        results = {f"{label}: {versions}": run_nbval(label, env, kernel_name=kernel_name, jobs=args.jobs,
+                                                                 enforce_figures=False)}
+        if label == "colab":   # what the "Open in Colab" button opens, without myst-nb, as in Colab
+            learner_env = {k: v for k, v in env.items() if k != "LAFML_GLUE_IN_KERNEL"}
+            results[f"learner notebooks, {label}"] = run_nbval(f"{label} (learner notebooks)", learner_env,
+                                                               kernel_name=kernel_name, jobs=args.jobs, learner=True)
+        return results
     finally:
         shutil.rmtree(kernels_dir, ignore_errors=True)
 
