@@ -223,9 +223,12 @@ def browser():
 
 
 def visit(browser, server, page_file, theme="light", screenshot=True, query=""):
-    """Open one page; return what a reader's browser did: requests, console errors, bytes."""
+    """Open one page; return what a reader's browser did: requests, console errors and warnings, bytes.
+    theme=None is a first-time reader (a fresh profile, nothing stored); "light", "dark" or "auto" a
+    returning reader who chose that mode."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_init_script(f"localStorage.setItem('theme', '{theme}'); localStorage.setItem('mode', '{theme}');")
+    if theme is not None:
+        context.add_init_script(f"localStorage.setItem('theme', '{theme}'); localStorage.setItem('mode', '{theme}');")
     page = context.new_page()
     seen = {"foreign": [], "errors": [], "failed": [], "responses": []}
     local = urlparse(server).netloc
@@ -237,7 +240,7 @@ def visit(browser, server, page_file, theme="light", screenshot=True, query=""):
         return r.continue_()
 
     page.route("**/*", route)
-    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
+    page.on("console", lambda m: m.type in ("error", "warning") and seen["errors"].append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: seen["errors"].append(str(e)))
     page.on("requestfailed", lambda r: seen["failed"].append(r.url))
     page.on("response", lambda r: seen["responses"].append(r))
@@ -272,6 +275,9 @@ def test_page_in_the_browser(browser, server, page_file):
         assert not seen["failed"], f"{page_file}: failed requests: {seen['failed'][:5]}"
         broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
         assert not broken, f"{page_file}: images that did not load: {broken}"
+        # Off-screen sections are not rendered until a reader scrolls near them (content-visibility:
+        # auto, _static/lafml.css); axe needs them rendered to measure colour contrast.
+        page.add_style_tag(content="* { content-visibility: visible !important; }")
         results = Axe().run(page)
         # The issue asks for no serious or critical violation; the site has none of any impact, so keep it so.
         violations = results.response["violations"]
@@ -282,9 +288,23 @@ def test_page_in_the_browser(browser, server, page_file):
     dark_context, dark_page, dark_seen = visit(browser, server, page_file, theme="dark")
     try:
         assert dark_page.evaluate("document.documentElement.dataset.theme") == "dark", f"{page_file}: dark theme not applied"
-        assert not dark_seen["errors"], f"{page_file} (dark): console errors: {dark_seen['errors'][:5]}"
+        assert not dark_seen["errors"], f"{page_file} (dark): console messages: {dark_seen['errors'][:5]}"
+        assert dark_page.locator("img.logo__image.only-dark").first.is_visible(), f"{page_file} (dark): no dark logo"
     finally:
         dark_context.close()
+    for mode in (None, "auto"):   # a first-time reader (empty storage), and one who chose "auto"
+        context, page, seen = visit(browser, server, page_file, theme=mode, screenshot=False)
+        who = "first visit" if mode is None else "mode auto"
+        try:
+            assert not seen["errors"], f"{page_file} ({who}): console messages: {seen['errors'][:5]}"
+            assert not seen["failed"], f"{page_file} ({who}): failed requests: {seen['failed'][:5]}"
+            assert page.evaluate("document.documentElement.dataset.theme") == "light", \
+                f"{page_file} ({who}): a light-mode system should get the light theme"
+            icons = page.evaluate("[...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
+            assert icons and all(page.request.get(i).ok for i in icons), f"{page_file} ({who}): no favicon: {icons}"
+            assert page.locator("img.logo__image.only-light").first.is_visible(), f"{page_file} ({who}): no logo"
+        finally:
+            context.close()
 
 
 def test_search_works_offline(browser, server):
