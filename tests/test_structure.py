@@ -216,6 +216,27 @@ def test_glued_numbers_carry_only_the_digits_the_page_shows(chapter):
     assert not problems, f"{path.name}: glue the value rounded as the page shows it:\n" + "\n".join(problems)
 
 
+def test_glued_values_format_as_the_page_asks(chapter):
+    """myst-nb formats a glued value from its stored repr; a numpy scalar's repr (np.float64(4.5)) is not
+    a number to it, and the build fails. Glue Python numbers: round(float(x), 1)."""
+    from myst_nb.core.variables import format_plain_text
+
+    path, nb = chapter
+    md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    values = glued_values(nb)
+    problems = []
+    for match in GLUE_ROLE.finditer(md):
+        key, spec = match.group(1), match.group(2) or ""
+        if key in values:
+            try:
+                format_plain_text(values[key][1], spec)
+            except (TypeError, ValueError) as error:
+                problems.append(f"code cell {values[key][0]}: '{key}' is glued as {values[key][1]}, which "
+                                f"':{spec}' cannot format ({error})")
+    assert not problems, f"{path.name}: glue a Python number (float(x), int(x)), not a numpy scalar:\n" + \
+        "\n".join(problems)
+
+
 # ---------------------------------------------------------------- second edition
 # Chapters revised for the second edition state their definitions and results as numbered sphinx-proof
 # environments and carry at least five exercises. The others follow with their issues (Parts II-IV):

@@ -203,16 +203,12 @@ class Chapter:
         key, _, spec = text.partition(":")
         if key not in self.glued:
             self.fail(f"{{glue:text}}`{text}`: no stored output glues {key!r} (run make outputs)")
-        raw = self.glued[key]
+        from myst_nb.core.variables import format_plain_text   # what the page does with the value
         try:
-            value = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            value = raw
-        try:
-            self.pasted.append(format(value, spec) if spec else str(value))
+            self.pasted.append(format_plain_text(self.glued[key], spec))
             return self.pasted[-1]
         except (TypeError, ValueError) as error:
-            self.fail(f"{{glue:text}}`{text}`: cannot format {raw!r} with {spec!r}: {error}")
+            self.fail(f"{{glue:text}}`{text}`: cannot format {self.glued[key]!r} with {spec!r}: {error}")
 
     def reference(self, role, text):
         match = EXPLICIT.match(text)
