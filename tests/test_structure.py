@@ -238,22 +238,13 @@ def test_glued_values_format_as_the_page_asks(chapter):
 
 
 # ---------------------------------------------------------------- second edition
-# Chapters revised for the second edition state their definitions and results as numbered sphinx-proof
-# environments and carry at least five exercises. The others follow with their issues (Parts II-IV):
-# until then their check is an expected failure, strict, so a chapter that gains the environments
-# must be added here.
-SECOND_EDITION = {p.stem for p in CHAPTERS_FOUND}  # all twelve since issues 13 and 14
+# Every chapter and appendix states its definitions and results as numbered sphinx-proof environments
+# (labelled, referred to from the text) and carries at least five exercises.
 PRF = re.compile(r"^:{3,}\{prf:(\w+)\}", re.M)
 
 
-@pytest.fixture(params=[pytest.param(p, marks=() if p.stem in SECOND_EDITION else pytest.mark.xfail(
-    strict=True, reason="second edition not yet written (issues for Parts II-IV)")) for p in CHAPTERS_FOUND], ids=IDS)
-def edition_chapter(request):
-    return request.param, load(request.param)
-
-
-def test_numbered_definitions_and_theorems(edition_chapter):
-    path, nb = edition_chapter
+def test_numbered_definitions_and_theorems(chapter):
+    path, nb = chapter
     md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
     kinds = PRF.findall(md)
     results = [k for k in kinds if k in ("theorem", "proposition", "lemma", "corollary")]
@@ -267,11 +258,9 @@ def test_numbered_definitions_and_theorems(edition_chapter):
     assert set(labels) & refs, f"{path.name}: no numbered statement is referred to from the text ({{prf:ref}})"
 
 
-@pytest.mark.parametrize("path", [p for p in CHAPTERS_FOUND if p.stem in SECOND_EDITION],
-                         ids=[p.stem for p in CHAPTERS_FOUND if p.stem in SECOND_EDITION])
-def test_five_exercises(path):
-    """The second edition's chapters have at least five (the first edition's at least three, above)."""
-    nb = load(path)
+def test_five_exercises(chapter):
+    """At least five exercises (the anatomy test above asks for three)."""
+    path, nb = chapter
     md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
     count = len(re.findall(r"^[`:]{3,}\{exercise(?:-start)?\}", md, flags=re.M))
     assert count >= 5, f"{path.name}: {count} exercises, the second edition has at least 5"
