@@ -34,7 +34,7 @@ book: install
 render: install
 	$(BIN)/jupyter-book build -W --keep-going -q .
 
-# Two pytest runs, so that each chapter executes once: (1) nbval re-runs every chapter, compares every
+# Two pytest runs, so that each chapter executes once for the book: (1) nbval re-runs every chapter, compares every
 # output and records the executed chapters in the cache, beside the structure checks and the learner
 # notebooks (notebooks/, each run alone); (2) the site is
 # rendered from that cache and checked (figures, browser). Both always run; either failing fails.
@@ -55,6 +55,7 @@ portability: install
 
 outputs: install
 	$(BIN)/python tools/execute.py -j $(JOBS) $(NOTEBOOKS)
+	$(BIN)/python tools/learner.py
 
 # notebooks/: the learner notebooks Binder, Colab and the download open, made from chapters/ (no execution).
 learner: install
