@@ -148,6 +148,20 @@ def test_learner_notebook_agrees_with_the_page(site, chapter):
                 assert text in cited, f"notebooks/{chapter.stem}.ipynb: cites {text!r}, the page cites {sorted(cited)[:5]}"
 
 
+def test_what_blocks_the_first_paint(site):
+    """Before a page can paint, the browser must fetch what its <head> holds synchronously: one stylesheet
+    bundle and no script (tools/lafml_site/speed.py); the search index only on the search page."""
+    for page in PAGES + ["search"]:
+        text = (site["html"] / f"{page}.html").read_text(encoding="utf-8")
+        head = text[:text.find("</head>")]
+        sheets = re.findall(r'<link[^>]*rel="stylesheet"[^>]*>', head)
+        blocking = [s for s in re.findall(r"<script\b[^>]*\bsrc=[^>]*>", head) if not re.search(r"\b(defer|async)\b", s)]
+        assert len(sheets) == 1, f"{page}: {len(sheets)} stylesheets block the first paint (one bundle expected)"
+        if page != "search":
+            assert not blocking, f"{page}: synchronous scripts in <head>: {blocking[:3]}"
+            assert "searchindex.js" not in text, f"{page}: loads the search index, which only the search page uses"
+
+
 def test_every_page_is_built(site):
     missing = [f for f in PAGES if not (site["html"] / f"{f}.html").exists()]
     assert not missing, f"pages in _toc.yml missing from the build: {missing}"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 SEARCH_SCRIPT = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)[^"]*"></script>')
 DOC_OPTIONS = re.compile(r'<script src="[^"]*_static/documentation_options\.js[^"]*"></script>')
-SYNC_SCRIPT = re.compile(r'<script src="([^"]+)"></script>')
+SYNC_SCRIPT = re.compile(r'<script\b(?![^>]*\b(?:defer|async)\b)([^>]*\bsrc="[^"]+"[^>]*)></script>')
 STYLESHEET = re.compile(r'<link (?:rel="stylesheet" type="text/css" href="([^"]+)"|href="([^"]+)" rel="stylesheet") />')
 CSS_IMPORT = re.compile(r'@import\s+(?:"([^"]+)"|url\(["\']?([^"\')]+)["\']?\))\s*;')
 CSS_URL = re.compile(r'url\((["\']?)(?!data:|https?:|/|#)([^"\')]+)\1\)')
@@ -99,7 +99,7 @@ def speed_up_pages(app, exception):
         if options is not None:
             head = DOC_OPTIONS.sub(lambda _: f"<script>{options}</script>", head)
         if page.name != "search.html":          # the search page runs its index loader inline
-            head = SYNC_SCRIPT.sub(r'<script defer src="\1"></script>', head)
+            head = SYNC_SCRIPT.sub(r'<script defer\1></script>', head)
         new = bundle_stylesheets(page, head + rest, outdir, bundles)
         new = unwrap_plain_tokens(new, plain)
         if new != text:
