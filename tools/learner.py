@@ -20,6 +20,7 @@ tests/test_site.py checks them against the built pages.
 """
 import argparse
 import ast
+import codecs
 import copy
 import json
 import re
@@ -142,6 +143,7 @@ def glossary_anchor(term):
 
 def citation_labels():
     """bib key -> "Author, Year" as sphinxcontrib-bibtex's author_year style prints it."""
+    import latexcodec  # noqa: F401  (registers the "ulatex" codec; a dependency of pybtex)
     from pybtex.database import parse_file
     labels = {}
     for key, entry in parse_file(str(ROOT / "references.bib")).entries.items():
@@ -155,7 +157,7 @@ def citation_labels():
             who = last[0]
         else:
             who = entry.fields.get("organization", entry.fields.get("title", key))
-        who = re.sub(r"[{}]", "", who)
+        who = re.sub(r"[{}]", "", codecs.decode(who, "ulatex"))   # Sch{\"o}lkopf -> Schölkopf, as the page
         labels[key] = f"{who}, {entry.fields.get('year', 'n.d.')}"
     return labels
 

@@ -7,6 +7,8 @@
   anyway); documentation_options.js, which inline scripts extend at once, is inlined instead.
 - The stylesheets of a page are served as one bundle (in the same order, url()s rewritten), one
   request instead of fifteen before the first paint.
+- sphinx-design's stylesheet and tab script are left off the pages that use none of its elements (all
+  of them, today).
 - Code: Pygments wraps every name, bracket and space in a <span> whose colour is the block's own
   colour in both themes; those spans are unwrapped (a third of a chapter's elements, nothing visible).
 """
@@ -21,6 +23,7 @@ SYNC_SCRIPT = re.compile(r'<script\b(?![^>]*\b(?:defer|async)\b)([^>]*\bsrc="[^"
 STYLESHEET = re.compile(r'<link (?:rel="stylesheet" type="text/css" href="([^"]+)"|href="([^"]+)" rel="stylesheet") />')
 CSS_IMPORT = re.compile(r'@import\s+(?:"([^"]+)"|url\(["\']?([^"\')]+)["\']?\))\s*;')
 CSS_URL = re.compile(r'url\((["\']?)(?!data:|https?:|/|#)([^"\')]+)\1\)')
+DESIGN_TABS = re.compile(r'\s*<script[^>]*src="[^"]*_static/design-tabs\.js[^"]*"></script>')
 CODE_BLOCK = re.compile(r'<div class="highlight"><pre>.*?</pre></div>', re.S)
 PYGMENTS_RULE = re.compile(r'html\[data-theme="(\w+)"\] \.highlight(?: \.(\w+))? \{([^}]*)\}')
 
@@ -64,6 +67,8 @@ def bundle_stylesheets(page, page_html, outdir, bundles):
         return page_html
     folder = page.parent
     files = [(folder / (m.group(1) or m.group(2)).split("?")[0]).resolve() for m in links]
+    if 'class="sd-' not in page_html:   # sphinx-design's styles, on a page that uses none of its elements
+        files = [f for f in files if not f.name.startswith("sphinx-design")]
     if not all(f.exists() and outdir in f.parents for f in files):
         return page_html                         # a stylesheet from elsewhere: leave the page alone
     key = tuple(files)
@@ -100,6 +105,8 @@ def speed_up_pages(app, exception):
             head = DOC_OPTIONS.sub(lambda _: f"<script>{options}</script>", head)
         if page.name != "search.html":          # the search page runs its index loader inline
             head = SYNC_SCRIPT.sub(r'<script defer\1></script>', head)
+        if 'class="sd-' not in rest:     # sphinx-design's tab script, on a page without its tabs
+            head = DESIGN_TABS.sub("", head)
         new = bundle_stylesheets(page, head + rest, outdir, bundles)
         new = unwrap_plain_tokens(new, plain)
         if new != text:
