@@ -21,6 +21,7 @@ def setup(app):
     app.add_config_value("lafml_description", "", "html")
     app.connect("config-inited", first_visit.dark_logo)
     app.connect("builder-inited", typeset_math.add_math_assets)
+    app.connect("builder-inited", first_visit.resolve_auto_early)
     app.connect("html-page-context", first_visit.default_mode)
     app.connect("html-page-context", pages.tidy_page, priority=900)
     # build-finished handlers run in this order: math first (it rewrites every page), then the rest.
