@@ -49,7 +49,8 @@ test: install
 
 # The same book on every machine (tools/portability.py): every stored output, under other OpenBLAS
 # kernels and numpy SIMD levels (stand-ins for other CPUs), 2 BLAS threads, Colab's versions
-# (tests/environments/colab.txt) and the newest releases. About 9 minutes here (12 the first time); CI runs it after `make test`.
+# (tests/environments/colab.txt), the learner notebooks under Colab's versions, and the newest releases.
+# About 30 minutes in a fresh clone; CI runs it after `make test`.
 portability: install
 	$(BIN)/python tools/portability.py all -j $(JOBS)
 
