@@ -189,20 +189,24 @@ def glued_values(nb):
     return found
 
 
+def glued_in_prose(nb):
+    """(key, format spec, code cell index, stored text) for every glue role of the prose whose value is
+    stored. A measured cell's glue is stored without outputs, and a missing key fails the build itself."""
+    md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    values = glued_values(nb)
+    for match in GLUE_ROLE.finditer(md):
+        if match.group(1) in values:
+            yield (match.group(1), match.group(2) or "", *values[match.group(1)])
+
+
 def test_glued_numbers_carry_only_the_digits_the_page_shows(chapter):
     """A glued float carries exactly the digits its prose shows (glue round(x, 4) for `:.4f`).
 
     The last digits of a full-precision float change with the CPU's BLAS kernel, and nbval compares the
     stored repr: a glued 0.8566706059498349 fails on another machine though the page shows 0.8567."""
     path, nb = chapter
-    md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
-    values = glued_values(nb)
     problems = []
-    for match in GLUE_ROLE.finditer(md):
-        key, spec = match.group(1), match.group(2) or ""
-        if key not in values:
-            continue  # a measured cell's glue (stored without outputs), or a missing key: the build fails on it
-        index, text = values[key]
+    for key, spec, index, text in glued_in_prose(nb):
         try:
             value = float(text)
         except ValueError:
@@ -222,17 +226,12 @@ def test_glued_values_format_as_the_page_asks(chapter):
     from myst_nb.core.variables import format_plain_text
 
     path, nb = chapter
-    md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
-    values = glued_values(nb)
     problems = []
-    for match in GLUE_ROLE.finditer(md):
-        key, spec = match.group(1), match.group(2) or ""
-        if key in values:
-            try:
-                format_plain_text(values[key][1], spec)
-            except (TypeError, ValueError) as error:
-                problems.append(f"code cell {values[key][0]}: '{key}' is glued as {values[key][1]}, which "
-                                f"':{spec}' cannot format ({error})")
+    for key, spec, index, text in glued_in_prose(nb):
+        try:
+            format_plain_text(text, spec)
+        except (TypeError, ValueError) as error:
+            problems.append(f"code cell {index}: '{key}' is glued as {text}, which ':{spec}' cannot format ({error})")
     assert not problems, f"{path.name}: glue a Python number (float(x), int(x)), not a numpy scalar:\n" + \
         "\n".join(problems)
 
