@@ -21,7 +21,6 @@ tests/test_site.py checks them against the built pages.
 import argparse
 import ast
 import codecs
-import copy
 import json
 import re
 import sys
