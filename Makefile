@@ -1,5 +1,7 @@
 # Linear Algebra for Machine Learning: build, test and maintain the book.
-#   make book      installs .venv and node_modules if needed, clean build of _build/html, every chapter executed, -W
+#   make book      installs .venv and node_modules if needed, clean build of _build/html, every chapter executed, -W,
+#                  and the whole book as one PDF (make pdf)
+#   make pdf       _build/pdf/linear-algebra-for-ml.pdf, printed by Chromium from the built site (tools/pdf.py)
 #   make test      the whole test suite (what CI runs): nbval, structure, then the built site in Chromium
 #   make portability  nbval of every chapter under other CPUs' BLAS kernels, Colab's versions, the newest releases
 #   make outputs   re-execute the chapters in place and rewrite figures/ (then review `git diff`)
@@ -20,30 +22,37 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := module://matplotlib_inline.backend_inline
 
-.PHONY: book render test portability outputs learner preview serve benchmark clean distclean install
+.PHONY: book render pdf test portability outputs learner preview serve benchmark clean distclean install
 .DEFAULT_GOAL := book
 
 book: install
 	rm -rf _build
 	$(BIN)/python tools/execute.py --cache $(CACHE) -j $(JOBS)
 	$(MAKE) --no-print-directory render
-	@echo "The book is in _build/html/index.html"
+	$(BIN)/python tools/pdf.py
+	@echo "The book is in _build/html/index.html and _build/pdf/linear-algebra-for-ml.pdf"
 
 # Render _build/html from the execution cache, warnings as errors (Jupyter Book executes, serially,
 # any chapter the cache lacks). `make book` and `make test` fill the cache first.
 render: install
 	$(BIN)/jupyter-book build -W --keep-going -q .
 
+# The whole book as one PDF, from the site `make render` brings up to date (nothing executes again when the
+# cache is current); Chromium prints it (tools/pdf.py). The site links to its copy in _build/html.
+pdf: render
+	$(BIN)/python tools/pdf.py
+
 # Two pytest runs, so that each chapter executes once for the book: (1) nbval re-runs every chapter, compares every
 # output and records the executed chapters in the cache, beside the structure checks and the learner
 # notebooks (notebooks/, each run alone); (2) the site is
-# rendered from that cache and checked (figures, browser). Both always run; either failing fails.
+# rendered from that cache with its PDF (make pdf) and checked (figures, browser, the PDF). Both always run;
+# either failing fails.
 test: install
 	rm -rf _build
 	export LAFML_FIGURE_DIR=$(CURDIR)/_build/test-figures; \
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --record-cache $(CACHE) chapters tests/test_structure.py tests/test_learner.py; \
 	notebooks=$$?; \
-	LAFML_SITE_FROM_CACHE=1 $(BIN)/python -m pytest -n $(JOBS) tests/test_site.py; \
+	LAFML_SITE_FROM_CACHE=1 $(BIN)/python -m pytest -n $(JOBS) tests/test_site.py tests/test_pdf.py; \
 	site=$$?; \
 	test $$notebooks = 0 && test $$site = 0
 

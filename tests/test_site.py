@@ -60,11 +60,12 @@ def build_site(folder):
 
     Alone (`pytest`), this is `make book` exactly, with figures sent to a temporary folder. Under
     `make test`, nbval has just executed every chapter into the execution cache and written its figures
-    to $LAFML_FIGURE_DIR (LAFML_SITE_FROM_CACHE=1): then only `make render` runs, so no chapter executes
-    twice; Jupyter Book executes, and -W reports, any chapter missing from the cache.
+    to $LAFML_FIGURE_DIR (LAFML_SITE_FROM_CACHE=1): then only `make pdf` runs (render, then print the
+    PDF), so no chapter executes twice; Jupyter Book executes, and -W reports, any chapter missing from the
+    cache. Either way the PDF is built too (tests/test_pdf.py).
     """
     if os.environ.get("LAFML_SITE_FROM_CACHE") == "1":
-        figures, target = os.environ["LAFML_FIGURE_DIR"], "render"
+        figures, target = os.environ["LAFML_FIGURE_DIR"], "pdf"
     else:
         figures, target = str(folder / "fresh-figures"), "book"
     env = {**os.environ, "LAFML_FIGURE_DIR": figures}

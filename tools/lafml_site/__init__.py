@@ -6,6 +6,7 @@
 - numbering: figures, exercises and numbered statements numbered within their chapter (Fig. 7.2, A.1).
 - pages: one copy of each inline script, ARIA the validators accept, meta descriptions.
 - learner_links: Binder, Colab and the download open the learner notebooks (tools/learner.py).
+- book_pdf: a "Download the book (PDF)" link on every page (the PDF is tools/pdf.py's).
 - first_visit: a clean first visit (theme mode "auto", the dark logo).
 - speed: fast on a phone (no search index on every page, deferred scripts, one stylesheet, lighter code).
 
@@ -13,7 +14,7 @@ Page weight (tests/test_site.py measures every chapter page): build-time math sa
 scripts and fonts a page loaded; dropping fontawesome.js saves 540 kB; subset icon fonts 270 kB; WebP
 figures a third of the PNGs' bytes.
 """
-from . import figures, first_visit, icons, learner_links, numbering, pages, speed, typeset_math
+from . import book_pdf, figures, first_visit, icons, learner_links, numbering, pages, speed, typeset_math
 
 
 def setup(app):
@@ -30,6 +31,7 @@ def setup(app):
     app.connect("build-finished", icons.lighten_icons)
     app.connect("build-finished", pages.label_sidebar)
     app.connect("build-finished", learner_links.serve_learner_notebooks)
+    app.connect("build-finished", book_pdf.link_the_book)
     # last, after every extension (pydata-sphinx-theme rewrites pygments.css at build-finished): it bundles
     # the stylesheets as they will be served
     app.connect("build-finished", speed.speed_up_pages, priority=1000)

@@ -1,0 +1,226 @@
+"""The whole book as one PDF (tools/pdf.py), as a reader opens it: outline, figures, text, margins, links.
+
+The `site` fixture (tests/test_site.py) builds the site and the PDF once per test run (`make pdf` under
+`make test`, `make book` alone); these tests read the PDF with PDFium (pypdfium2).
+"""
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from book import ROOT, chapter_paths
+from test_site import site  # noqa: F401 (the one build of this run, shared with the site tests)
+
+sys.path.insert(0, str(ROOT / "tools"))
+import pdf  # noqa: E402 (tools/pdf.py)
+
+pdfium = pytest.importorskip("pypdfium2")
+import pypdfium2.raw as raw  # noqa: E402
+
+MM = 72 / 25.4
+# TeX that should have been typeset, and references Sphinx could not resolve ("??"), in the text a
+# reader sees; code is set in a monospaced font and may legitimately hold "\n" or r"$\lambda$".
+RAW_TEX = re.compile(r"\?\?|\$\$|\\(?:frac|begin|end|mathbf|mathrm|mathbb|boldsymbol|operatorname|left|right|sum|"
+                     r"sqrt|lambda|sigma|alpha|top|cdot|times|ref|eqref|label)\b|\{(?:prf:ref|numref|eq|term|cite:p|cite:t|glue:text)\}")
+# Web chrome: the toggles' and the theme's own words, which no sentence of the book uses.
+CHROME = ["Hide code cell source", "Show code cell output", "Skip to main content", "Back to top",
+          "Copy to clipboard", "Download the book (PDF)", "Toggle navigation", "Launch Binder"]
+
+
+@pytest.fixture(scope="module")
+def book(site):  # noqa: F811
+    path = pdf.OUT / pdf.PDF_NAME
+    assert path.exists(), f"{path.relative_to(ROOT)} was not built:\n{site['log']}"
+    document = pdfium.PdfDocument(str(path))
+    pages = []
+    for index in range(len(document)):
+        page = document[index]
+        text = page.get_textpage()
+        pages.append({"text": text.get_text_range(), "textpage": text, "page": page})
+    outline = [(item.level, item.get_title(), item.get_dest().get_index() if item.get_dest() else None)
+               for item in document.get_toc(max_depth=6)]
+    yield {"path": path, "document": document, "pages": pages, "outline": outline,
+           "html": path.with_suffix(".html").read_text(encoding="utf-8")}
+
+
+def site_page(file):
+    return (pdf.SITE / f"{file}.html").read_text(encoding="utf-8")
+
+
+def article(html):
+    return html[html.find('<article class="bd-article">'):html.find("</article>")]
+
+
+def chapter_spans(book):
+    """{chapter title: (first page index, one past its last)} from the outline's chapter entries."""
+    entries = [(title, at) for level, title, at in book["outline"] if level == 1]
+    starts = [at for _, at in entries] + [len(book["pages"])]
+    return {title: (at, starts[i + 1]) for i, (title, at) in enumerate(entries)}
+
+
+def test_the_site_serves_the_pdf_and_links_it_from_every_page(book):
+    served = pdf.SITE / pdf.PDF_NAME
+    assert served.read_bytes() == book["path"].read_bytes(), "the site's copy of the PDF is not the one built"
+    for page in sorted(pdf.SITE.rglob("*.html")):
+        if "_static" in page.parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        depth = len(page.relative_to(pdf.SITE).parts) - 1
+        link = f'href="{"../" * depth}{pdf.PDF_NAME}"'
+        assert f'<p class="lafml-book-pdf"><a {link}>' in text, \
+            f"{page.relative_to(pdf.SITE)}: no 'Download the book (PDF)' link ({link}) in the sidebar"
+        assert "window.print()" not in text, f"{page.relative_to(pdf.SITE)}: still offers to print the page alone"
+
+
+def test_outline_has_every_part_chapter_and_section(book):
+    """Bookmarks: parts, then each page of the book under its part, then a chapter's sections."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    parts = [part["caption"] for part in toc["parts"]
+             if any(entry["file"] not in pdf.SITE_ONLY for entry in part["chapters"])]
+    top = [title for level, title, _ in book["outline"] if level == 0]
+    assert [t for t in top if t in parts] == parts, f"outline's first level {top} lacks parts {parts}"
+    for caption, file in pdf.book_pages():
+        title = re.sub(r"<[^>]+>", "", re.search(r"<h1>(.*?)<", site_page(file), re.S).group(1)).strip()
+        level = 0 if caption is None else 1
+        expected = pdf.ROOT_TITLE if file == pdf.TOC_ROOT else title
+        assert (level, expected) in {(lv, t) for lv, t, _ in book["outline"]}, f"{file}: no bookmark '{expected}'"
+        if Path(file).parent.name == "chapters":
+            sections = re.findall(r'<section id="[^"]*">\s*<h2>(.*?)<a class="headerlink"', article(site_page(file)), re.S)
+            spans = chapter_spans(book)
+            first, end = spans[expected]
+            marked = [t for lv, t, at in book["outline"] if lv == 2 and first <= at < end]
+            for section in sections:
+                plain = re.sub(r"<[^>]+>", "", section).strip()
+                assert any(plain.split()[0] in m for m in marked), f"{file}: no bookmark for section '{plain}'"
+    assert all(at is not None for _, _, at in book["outline"]), "a bookmark without a destination"
+
+
+def test_every_figure_of_the_site_is_in_the_pdf(book):
+    on_site = sum(len(re.findall(r"<img\b", article(site_page(file)))) for _, file in pdf.book_pages())
+    drawn = 0
+    for page in book["pages"]:
+        drawn += sum(1 for _ in page["page"].get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=5))
+    assert drawn == on_site, f"the site's pages of the book show {on_site} images, the PDF draws {drawn}"
+
+
+def test_figure_and_statement_numbers_match_the_site(book):
+    """Every caption number a chapter shows on the site (Fig. 3.2, Theorem 6.1, Exercise 3.1) is printed in
+    that chapter's pages, in the same order."""
+    spans = chapter_spans(book)
+    for caption, file in pdf.book_pages():
+        if Path(file).parent.name != "chapters":
+            continue
+        html = site_page(file)
+        title = re.sub(r"<[^>]+>", "", re.search(r"<h1>(.*?)<", html, re.S).group(1)).strip()
+        first, end = spans[title]
+        text = " ".join(book["pages"][i]["text"] for i in range(first, end))
+        text = re.sub(r"\s+", " ", text)
+        numbers = [n.strip() for n in re.findall(r'class="caption-number">([^<]+)<', article(html))]
+        assert numbers, f"{file}: no numbered element on the site"
+        at = 0
+        for number in numbers:
+            found = text.find(number, at)
+            assert found >= 0, f"{file}: '{number}' is on the site but not in the PDF's pages {first + 1}-{end}"
+            at = found
+
+
+def test_exercises_have_their_solutions_at_the_end_of_their_chapter(book):
+    spans = chapter_spans(book)
+    for caption, file in pdf.book_pages():
+        html = article(site_page(file))
+        solutions = re.findall(r"Solution to<a [^>]*> (Exercise [\dA-Z.]+)</a>", html)
+        if not solutions:
+            continue
+        title = re.sub(r"<[^>]+>", "", re.search(r"<h1>(.*?)<", site_page(file), re.S).group(1)).strip()
+        first, end = spans[title]
+        text = re.sub(r"\s+", " ", " ".join(book["pages"][i]["text"] for i in range(first, end)))
+        heading = [at for level, t, at in book["outline"] if level == 2 and t == "Solutions" and first <= at < end]
+        assert heading, f"{file}: no Solutions section in the PDF"
+        tail = re.sub(r"\s+", " ", " ".join(book["pages"][i]["text"] for i in range(heading[0], end)))
+        for exercise in solutions:
+            assert f"Solution to {exercise}" in tail, f"{file}: 'Solution to {exercise}' not after the Solutions heading"
+        assert text.count("Solution to Exercise") == len(solutions), f"{file}: solutions printed twice or missing"
+
+
+def is_code(textpage, index):
+    """Whether the character is set in a monospaced font, as code and outputs are."""
+    size = raw.FPDFText_GetFontInfo(textpage.raw, index, None, 0, None)
+    if not size:
+        return False
+    name = (raw.c_char * size)()
+    raw.FPDFText_GetFontInfo(textpage.raw, index, name, size, None)
+    return b"mono" in bytes(name).lower()
+
+
+def test_no_raw_tex_unresolved_reference_or_web_chrome(book):
+    problems = []
+    for number, page in enumerate(book["pages"], 1):
+        for hit in RAW_TEX.finditer(page["text"]):
+            if not is_code(page["textpage"], hit.start()):
+                problems.append(f"page {number}: {hit.group()!r} in ...{page['text'][max(0, hit.start() - 40):hit.end() + 20]!r}")
+        for words in CHROME:
+            if words in page["text"]:
+                problems.append(f"page {number}: web chrome {words!r}")
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_nothing_is_printed_past_the_margins(book):
+    """Text, images and the glyphs of formulas stay inside the left and right margins: code wraps, wide
+    formulas and figures shrink. (Boxes' backgrounds and rules may reach a point or two into the margin.)"""
+    left = pdf.MARGINS_MM["left"] * MM - 1.5
+    problems = []
+    for number, page in enumerate(book["pages"], 1):
+        right = page["page"].get_width() - pdf.MARGINS_MM["right"] * MM + 1.5
+        textpage = page["textpage"]
+        for i in range(textpage.count_rects()):
+            x0, y0, x1, y1 = textpage.get_rect(i)
+            if x0 < left or x1 > right:
+                words = textpage.get_text_bounded(x0, y0, x1, y1)[:40]
+                problems.append(f"page {number}: text {words!r} from x={x0:.0f} to {x1:.0f} pt, margins at {left:.0f}-{right:.0f}")
+        column = right - left
+        for item in page["page"].get_objects(max_depth=8):
+            if item.type not in (raw.FPDF_PAGEOBJ_IMAGE, raw.FPDF_PAGEOBJ_PATH):
+                continue
+            x0, _, x1, _ = item.get_bounds()
+            if item.type == raw.FPDF_PAGEOBJ_PATH and x1 - x0 > 0.9 * column:
+                continue  # a box's background or rule
+            if x0 < left or x1 > right:
+                kind = "image" if item.type == raw.FPDF_PAGEOBJ_IMAGE else "drawing (formula glyph or figure)"
+                problems.append(f"page {number}: {kind} from x={x0:.0f} to {x1:.0f} pt, margins at {left:.0f}-{right:.0f}")
+    assert not problems, f"{len(problems)} object(s) past the margins:\n" + "\n".join(problems[:20])
+
+
+def test_links_inside_the_book_land(book):
+    """Every link between places in the book is a PDF destination, and the contents print its page."""
+    document = book["document"]
+    targets = set(re.findall(r'<a [^>]*href="#([^"]+)"', book["html"]))
+    names = set()
+    for index in range(raw.FPDF_CountNamedDests(document.raw)):
+        size = raw.c_long(0)
+        raw.FPDF_GetNamedDest(document.raw, index, None, size)
+        buffer = (raw.c_ubyte * size.value)()
+        raw.FPDF_GetNamedDest(document.raw, index, buffer, size)
+        names.add(bytes(buffer).decode("utf-16-le").rstrip("\x00"))
+    assert targets - names == set(), f"links without a destination in the PDF: {sorted(targets - names)[:10]}"
+    contents = [i for i, p in enumerate(book["pages"]) if "Contents" in p["text"][:200]]
+    assert contents, "no Contents page"
+    listed = re.sub(r"\s+", " ", " ".join(book["pages"][i]["text"] for i in range(contents[0], contents[0] + 8)))
+    for level, title, at in book["outline"]:
+        if level == 1:
+            assert re.search(re.escape(title) + r"[ .]*" + str(at + 1) + r"\b", listed), \
+                f"the contents do not give page {at + 1} for '{title}'"
+
+
+def test_page_count_is_sane(book):
+    """Each chapter takes between 8 and 80 pages (a chapter of the second edition is 5000-8500 words,
+    with figures and code), and the whole book fewer than 1000."""
+    spans = chapter_spans(book)
+    for caption, file in pdf.book_pages():
+        if Path(file).parent.name != "chapters":
+            continue
+        title = re.sub(r"<[^>]+>", "", re.search(r"<h1>(.*?)<", site_page(file), re.S).group(1)).strip()
+        first, end = spans[title]
+        assert 8 <= end - first <= 80, f"{file}: {end - first} pages"
+    assert len(book["pages"]) < 1000, f"{len(book['pages'])} pages"
