@@ -1,11 +1,11 @@
 # Linear Algebra for Machine Learning: build, test and maintain the book.
 #   make book      installs .venv and node_modules if needed, clean build of _build/html, every chapter executed, -W
-#   make test      the whole test suite (what CI runs): nbval, structure, then the built site in Chromium
+#   make test      the whole test suite (what CI runs): nbval, structure, the built site in Chromium, Lighthouse
 #   make portability  nbval of every chapter under other CPUs' BLAS kernels, Colab's versions, the newest releases
 #   make outputs   re-execute the chapters in place and rewrite figures/ (then review `git diff`)
 #   make preview   fast incremental build for authors: only chapters whose code changed are executed
 #   make serve     serve _build/html on http://127.0.0.1:8000
-#   make benchmark time the build and the tests on this machine (tools/benchmark.py)
+#   make benchmark time the build and the tests on this machine, then Lighthouse on every page (tools/benchmark.py)
 #   make clean     remove _build; make distclean also removes the virtual environments and node_modules
 
 PYTHON ?= python3
@@ -34,10 +34,12 @@ book: install
 render: install
 	$(BIN)/jupyter-book build -W --keep-going -q .
 
-# Two pytest runs, so that each chapter executes once for the book: (1) nbval re-runs every chapter, compares every
+# Three pytest runs, so that each chapter executes once for the book: (1) nbval re-runs every chapter, compares every
 # output and records the executed chapters in the cache, beside the structure checks and the learner
 # notebooks (notebooks/, each run alone); (2) the site is
-# rendered from that cache and checked (figures, browser). Both always run; either failing fails.
+# rendered from that cache and checked (figures, browser); (3) Lighthouse measures the site (2) built
+# (it never builds; a missing or stale _build/html fails it), serially: parallel runs would measure
+# each other. All three always run; any failing fails.
 test: install
 	rm -rf _build
 	export LAFML_FIGURE_DIR=$(CURDIR)/_build/test-figures; \
@@ -45,7 +47,9 @@ test: install
 	notebooks=$$?; \
 	LAFML_SITE_FROM_CACHE=1 $(BIN)/python -m pytest -n $(JOBS) tests/test_site.py; \
 	site=$$?; \
-	test $$notebooks = 0 && test $$site = 0
+	$(BIN)/python -m pytest -p no:xdist tests/test_lighthouse.py; \
+	lighthouse=$$?; \
+	test $$notebooks = 0 && test $$site = 0 && test $$lighthouse = 0
 
 # The same book on every machine (tools/portability.py): every stored output, under other OpenBLAS
 # kernels and numpy SIMD levels (stand-ins for other CPUs), 2 BLAS threads, Colab's versions
@@ -71,7 +75,7 @@ serve:
 benchmark: install
 	$(BIN)/python tools/benchmark.py --update-readme $(BENCHMARK_ARGS)
 
-# Python packages (and Node.js) in .venv from requirements.txt; MathJax in node_modules from package-lock.json.
+# Python packages (and Node.js) in .venv from requirements.txt; MathJax and Lighthouse in node_modules from package-lock.json.
 install: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
