@@ -14,13 +14,13 @@ an expected failure, it fails if the page gets worse (for the quantities that do
 and it fails once the page meets the target, so that the entry is removed.
 """
 import os
+import sys
 
 import pytest
 
 from book import ROOT, toc_files
 from chromium import CHROMIUM_HELP, find_chromium
 
-import sys
 sys.path.insert(0, str(ROOT / "tools"))
 import lighthouse  # noqa: E402
 
@@ -40,21 +40,80 @@ OTHER_TARGET = 100          # accessibility, best practices, SEO
 # with TBT 0, CLS 0 and Speed Index equal to FCP, the score falls below 95 past 195 kB.
 BYTES_BEFORE_PAINT_BUDGET = 195_000
 # Render-blocking bytes: every page fetches the same ones (the stylesheet bundle, the two theme scripts
-# it preloads, two icon fonts), so they must leave room for a chapter's own HTML. The budget is the
-# whole before-paint budget less the smallest chapter HTML a page meeting the target could have: the
-# shortest chapter's prose and math as MathML with no highlighting and no SVG paths (45 kB gzipped,
-# see the measurement in tools/lighthouse.py's table: chapter HTML = before-paint minus render-blocking).
-RENDER_BLOCKING_BUDGET = BYTES_BEFORE_PAINT_BUDGET - 45_000
-# DOM elements: Chromium styles and lays out every element of the first screenful's sections before the
-# first paint (content-visibility spares the others only their layout). On the simulated phone the
-# style-and-layout work of the observed load runs 4 x slower, and TBT counts every ms of a task past
-# 50 ms; its score is 0.9 at 200 ms. DOM_BUDGET is the element count at which the measured style and
-# layout time per element (see below) makes the simulated task 250 ms, i.e. TBT 200 ms.
-DOM_BUDGET = 6_000
+# it preloads, two icon fonts), so the lightest page bounds them: the landing page (7.7 kB of HTML)
+# scores 95 with 118.1 kB of them (FCP 1.84 s, LCP 2.14 s, SI 3.90 s, TBT 113 ms, measured 2026-12-01);
+# by Lighthouse's curves 9 kB more (44 ms later) would take it below 95, and no other page can afford more.
+RENDER_BLOCKING_BUDGET = 127_000
+# DOM elements: Lighthouse's own limit (its dom-size audit scores 0.5 at 1,400 elements and calls more
+# "excessive"). The score does not bound it yet: the only page meeting the target is the landing page
+# (443 elements), and the style-and-layout time per element, which would turn TBT into a DOM size, was
+# measured only under heavy load (0.3-1.1 ms per element observed at a load average of 5-14 on 2
+# cores), which overstates it. Revisit once a chapter page meets the target.
+DOM_BUDGET = 1_400
 
-# Pages below a target today, with what was measured (`pytest tests/test_lighthouse.py`, best of 3 for
-# performance). One entry per (page, check). Remove an entry when its page meets the target.
+# Pages below a target today, with what was measured: 2026-12-01, `tools/benchmark.py --lighthouse-only
+# --lighthouse-runs 1` (its mobile rows), at a load average of 5-14 on 2 cores, which is why the
+# performance scores are far below the 85-89 the issue measured on an idle machine. One entry per
+# (page, check). Accessibility 96: in the one report inspected (chapter 7), Lighthouse's axe failed
+# colour contrast on internal reference links; tests/test_site.py's axe, which first renders the
+# off-screen sections that content-visibility: auto leaves unrendered, finds no violation, so those
+# sections are the likely cause (not yet confirmed). Remove an entry when its page meets the target.
 KNOWN_SHORTFALLS = {
+    ("chapters/01_vectors", "performance"): 41,
+    ("chapters/01_vectors", "accessibility"): 96,
+    ("chapters/01_vectors", "dom_elements"): 18779,
+    ("chapters/01_vectors", "bytes_before_paint"): 227126,
+    ("chapters/02_matrices", "performance"): 38,
+    ("chapters/02_matrices", "accessibility"): 96,
+    ("chapters/02_matrices", "dom_elements"): 19251,
+    ("chapters/02_matrices", "bytes_before_paint"): 231614,
+    ("chapters/03_linear_systems", "performance"): 37,
+    ("chapters/03_linear_systems", "accessibility"): 96,
+    ("chapters/03_linear_systems", "dom_elements"): 18539,
+    ("chapters/03_linear_systems", "bytes_before_paint"): 230847,
+    ("chapters/04_inverses_determinants", "performance"): 30,
+    ("chapters/04_inverses_determinants", "accessibility"): 96,
+    ("chapters/04_inverses_determinants", "dom_elements"): 23441,
+    ("chapters/04_inverses_determinants", "bytes_before_paint"): 257532,
+    ("chapters/05_vector_spaces", "performance"): 43,
+    ("chapters/05_vector_spaces", "accessibility"): 96,
+    ("chapters/05_vector_spaces", "dom_elements"): 15940,
+    ("chapters/05_vector_spaces", "bytes_before_paint"): 221496,
+    ("chapters/06_eigenvalues_1", "performance"): 49,
+    ("chapters/06_eigenvalues_1", "accessibility"): 96,
+    ("chapters/06_eigenvalues_1", "dom_elements"): 17581,
+    ("chapters/06_eigenvalues_1", "bytes_before_paint"): 230532,
+    ("chapters/07_eigenvalues_2", "performance"): 42,
+    ("chapters/07_eigenvalues_2", "accessibility"): 96,
+    ("chapters/07_eigenvalues_2", "dom_elements"): 22798,
+    ("chapters/07_eigenvalues_2", "bytes_before_paint"): 255946,
+    ("chapters/08_orthogonality", "performance"): 35,
+    ("chapters/08_orthogonality", "accessibility"): 96,
+    ("chapters/08_orthogonality", "dom_elements"): 23704,
+    ("chapters/08_orthogonality", "bytes_before_paint"): 252266,
+    ("chapters/09_least_squares", "performance"): 63,
+    ("chapters/09_least_squares", "accessibility"): 96,
+    ("chapters/09_least_squares", "dom_elements"): 19694,
+    ("chapters/09_least_squares", "bytes_before_paint"): 241317,
+    ("chapters/10_svd", "performance"): 65,
+    ("chapters/10_svd", "dom_elements"): 16815,
+    ("chapters/10_svd", "bytes_before_paint"): 224411,
+    ("chapters/11_pca", "performance"): 39,
+    ("chapters/11_pca", "accessibility"): 96,
+    ("chapters/11_pca", "dom_elements"): 17963,
+    ("chapters/11_pca", "bytes_before_paint"): 239619,
+    ("chapters/12_neurons_to_attention", "performance"): 65,
+    ("chapters/12_neurons_to_attention", "accessibility"): 96,
+    ("chapters/12_neurons_to_attention", "dom_elements"): 23906,
+    ("chapters/12_neurons_to_attention", "bytes_before_paint"): 278406,
+    ("chapters/A_matrix_calculus", "performance"): 31,
+    ("chapters/A_matrix_calculus", "accessibility"): 96,
+    ("chapters/A_matrix_calculus", "dom_elements"): 29953,
+    ("chapters/A_matrix_calculus", "bytes_before_paint"): 281148,
+    ("chapters/B_probability_vectors", "performance"): 40,
+    ("chapters/B_probability_vectors", "accessibility"): 96,
+    ("chapters/B_probability_vectors", "dom_elements"): 26494,
+    ("chapters/B_probability_vectors", "bytes_before_paint"): 275336,
 }
 # Checks whose value does not depend on the machine's load: a known shortfall may not get worse.
 INVARIANT = {"accessibility", "best-practices", "seo", "dom_elements", "render_blocking_bytes", "bytes_before_paint"}
@@ -155,12 +214,13 @@ def test_lighthouse(measured, page, check):
            f"{describe(check, target)}"
     if (page, check) in KNOWN_SHORTFALLS:
         recorded = KNOWN_SHORTFALLS[(page, check)]
-        assert not meets, f"{said}: meets it now, remove ({page!r}, {check!r}) from KNOWN_SHORTFALLS"
-        if check in INVARIANT:
-            worse = value < recorded if at_least else value > recorded * 1.02
-            assert not worse, f"{said}: worse than the {describe(check, recorded)} recorded in KNOWN_SHORTFALLS"
+        if meets:
+            pytest.fail(f"{said}: meets it now, remove ({page!r}, {check!r}) from KNOWN_SHORTFALLS", pytrace=False)
+        if check in INVARIANT and (value < recorded if at_least else value > recorded * 1.02):
+            pytest.fail(f"{said}: worse than the {describe(check, recorded)} recorded in KNOWN_SHORTFALLS", pytrace=False)
         pytest.xfail(f"{said} (known shortfall, recorded {describe(check, recorded)})")
-    assert meets, said
+    if not meets:
+        pytest.fail(said, pytrace=False)
 
 
 def test_every_page_is_measured():

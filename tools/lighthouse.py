@@ -55,7 +55,7 @@ METRICS = {"fcp": "first-contentful-paint", "lcp": "largest-contentful-paint", "
 PERFORMANCE_AUDITS = (*METRICS.values(), "dom-size", "network-requests")
 # Per quantity: True when larger is better (scores); best-of-runs takes the max of these, the min of the rest.
 HIGHER_IS_BETTER = {"performance": True, "accessibility": True, "best-practices": True, "seo": True}
-RUN_TIMEOUT = 240  # seconds for one Lighthouse run; a chapter page takes 20-45 s on a busy 2-core machine
+RUN_TIMEOUT = 240  # seconds for one Lighthouse run; a chapter page took 20-60 s at a load average of 4-14 on 2 cores
 
 
 class LighthouseError(RuntimeError):
@@ -171,14 +171,14 @@ def run_lighthouse(base_url, page, form_factor, kind, executable=None):
                                     env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
             raise LighthouseError(f"{page} ({form_factor}): Lighthouse took more than {RUN_TIMEOUT} s") from None
-        if result.returncode != 0 or not out.exists():
-            raise LighthouseError(f"{page} ({form_factor}): Lighthouse failed (exit {result.returncode}):\n"
-                                  f"{result.stderr[-2000:]}")
-        report = json.loads(out.read_text())
+        report = json.loads(out.read_text()) if out.exists() else {}
     if report.get("runtimeError"):  # e.g. ERRORED_DOCUMENT_REQUEST (404), NO_FCP (nothing painted)
         error = report["runtimeError"]
         raise LighthouseError(f"{page} ({form_factor}): the page did not load in Lighthouse: "
                               f"{error.get('code')}: {error.get('message')}")
+    if result.returncode != 0 or not report:
+        raise LighthouseError(f"{page} ({form_factor}): Lighthouse failed (exit {result.returncode}):\n"
+                              f"{result.stderr[-2000:]}")
     return report
 
 
@@ -247,6 +247,7 @@ def measure(page_list=None, form_factors=FORM_FACTORS, runs=3, html=HTML, audit_
     executable = chromium()
     check_site(html, page_list)
     results = []
+    load_before = os.getloadavg()
     started = time.perf_counter()
     with serve(html) as base_url:
         for page in page_list:
@@ -258,7 +259,7 @@ def measure(page_list=None, form_factors=FORM_FACTORS, runs=3, html=HTML, audit_
                              f"{results[-1]['best']['performance']} "
                              f"({time.perf_counter() - started:.0f} s)")
     return {"lighthouse": pinned_version(), "date": time.strftime("%Y-%m-%d"), "runs": runs,
-            "load_average": os.getloadavg(), "cores": os.cpu_count(), "seconds": time.perf_counter() - started,
+            "load_average_before": load_before, "load_average": os.getloadavg(), "cores": os.cpu_count(), "seconds": time.perf_counter() - started,
             "results": results}
 
 
@@ -278,9 +279,12 @@ def table(measured):
     by = {(r["page"], r["form_factor"]): r for r in measured["results"]}
     page_list = list(dict.fromkeys(r["page"] for r in measured["results"]))
     factors = [f for f in FORM_FACTORS if any(r["form_factor"] == f for r in measured["results"])]
-    load = ", ".join(f"{x:.1f}" for x in measured["load_average"])
+    load = f"{measured['load_average'][0]:.1f} at the end"
+    if "load_average_before" in measured:
+        load = f"{measured['load_average_before'][0]:.1f} at the start, " + load
     lines = [f"Lighthouse {measured['lighthouse']}, measured {measured['date']} by `tools/lighthouse.py` on "
-             f"{measured['cores']} cores (load average {load} at the end), pages served gzipped on 127.0.0.1; "
+             f"{measured['cores']} cores (1-minute load average {load}, "
+             f"{measured['seconds'] / 60:.0f} min), pages served gzipped on 127.0.0.1; "
              f"performance and timings: best of {measured['runs']} run(s), median in brackets; "
              "accessibility, best practices and SEO from one mobile run. Mobile is Lighthouse's simulated "
              "phone on slow 4G, desktop `--preset=desktop`. Render-blocking and before-first-paint bytes are "
