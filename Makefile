@@ -2,12 +2,13 @@
 #   make book      installs .venv and node_modules if needed, clean build of _build/html, every chapter executed, -W,
 #                  and the whole book as one PDF (make pdf)
 #   make pdf       _build/pdf/linear-algebra-for-ml.pdf, printed by Chromium from the built site (tools/pdf.py)
-#   make test      the whole test suite (what CI runs): nbval, structure, then the built site in Chromium
+#   make test      the whole test suite (what CI runs): nbval, structure, then the built site in Chromium and its PDF
+#   make lighthouse  Lighthouse on the landing page and every chapter of the built site (not yet in make test)
 #   make portability  nbval of every chapter under other CPUs' BLAS kernels, Colab's versions, the newest releases
 #   make outputs   re-execute the chapters in place and rewrite figures/ (then review `git diff`)
 #   make preview   fast incremental build for authors: only chapters whose code changed are executed
 #   make serve     serve _build/html on http://127.0.0.1:8000
-#   make benchmark time the build and the tests on this machine (tools/benchmark.py)
+#   make benchmark time the build and the tests on this machine, then Lighthouse on every page (tools/benchmark.py)
 #   make clean     remove _build; make distclean also removes the virtual environments and node_modules
 
 PYTHON ?= python3
@@ -22,7 +23,7 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export MPLBACKEND := module://matplotlib_inline.backend_inline
 
-.PHONY: book render pdf test portability outputs learner preview serve benchmark clean distclean install
+.PHONY: book render pdf test lighthouse portability outputs learner preview serve benchmark clean distclean install
 .DEFAULT_GOAL := book
 
 book: install
@@ -56,6 +57,13 @@ test: install
 	site=$$?; \
 	test $$notebooks = 0 && test $$site = 0
 
+# Lighthouse (pinned in package.json) on the site _build/html holds, serially: parallel runs would measure
+# each other; it never builds (a missing or stale site fails it). Not yet part of `make test`: the chapter
+# pages do not meet the issue's target (KNOWN_SHORTFALLS in tests/test_lighthouse.py) and the run takes
+# about 20 minutes on a busy 2-core machine (README, Decisions).
+lighthouse: install
+	$(BIN)/python -m pytest -p no:xdist tests/test_lighthouse.py
+
 # The same book on every machine (tools/portability.py): every stored output, under other OpenBLAS
 # kernels and numpy SIMD levels (stand-ins for other CPUs), 2 BLAS threads, Colab's versions
 # (tests/environments/colab.txt), the learner notebooks under Colab's versions, and the newest releases.
@@ -80,7 +88,7 @@ serve:
 benchmark: install
 	$(BIN)/python tools/benchmark.py --update-readme $(BENCHMARK_ARGS)
 
-# Python packages (and Node.js) in .venv from requirements.txt; MathJax in node_modules from package-lock.json.
+# Python packages (and Node.js) in .venv from requirements.txt; MathJax and Lighthouse in node_modules from package-lock.json.
 install: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -11,7 +11,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -21,29 +20,8 @@ import pytest
 from matplotlib.testing.compare import compare_images
 
 from book import FIGURE_TOLERANCE, FIGURES, ROOT, chapter_paths, load, measured_figures, toc_files
+from chromium import CHROMIUM_ARGS, CHROMIUM_HELP, find_chromium
 
-CHROMIUM_HELP = ("no Chromium found: `apt-get install chromium` (or `brew install --cask chromium`), or "
-                 "`.venv/bin/playwright install chromium`; CHROMIUM=/path/to/chrome picks another")
-
-
-def find_chromium():
-    """CHROMIUM if set, else a Chromium or Chrome on PATH, else the one Playwright manages (if installed)."""
-    if os.environ.get("CHROMIUM"):
-        return os.environ["CHROMIUM"] if Path(os.environ["CHROMIUM"]).exists() else None
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if shutil.which(name):
-            return shutil.which(name)
-    try:
-        from playwright.sync_api import sync_playwright
-        with sync_playwright() as p:
-            managed = p.chromium.executable_path
-        return managed if Path(managed).exists() else None
-    except Exception:  # no Playwright browser downloaded
-        return None
-
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 # Bytes a chapter page may transfer, gzipped (images and fonts as they are), figures included.
 PAGE_BUDGET = 500_000
 # Pages over the budget, known and not hidden: the second edition doubled their content (issues 13-15),

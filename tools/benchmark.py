@@ -1,6 +1,7 @@
 """Time the book's build and tests on this machine and print a table (medians of --repeat runs).
 
     python tools/benchmark.py [--repeat 3] [--skip-test] [--update-readme]
+    python tools/benchmark.py --lighthouse-only [--lighthouse-runs 3] [--update-readme]
 
 (a) cold `make book`                       clean _build, parallel execution into the cache, render
 (b) plain serial Jupyter Book              `jupyter-book build --all`, execute_notebooks: force
@@ -9,6 +10,11 @@
 (e) `make test`                            the whole suite
 (f) floor                                  the chapters' own execution times (from (b)) / cores
 (g) rendering alone                        `make render` from the cache (a) filled, after removing the HTML
+
+Then Lighthouse (tools/lighthouse.py) measures the landing page and every chapter of the site the
+timings left in _build/html, mobile and desktop, and --update-readme writes that table too (between the
+lighthouse markers). --lighthouse-only measures only that, on the site already built (`make render`
+first), without re-timing the build.
 
 Figures go to a temporary folder and edited chapters are restored byte for byte afterwards, so the
 benchmark leaves the working tree as it found it. Timings on a shared machine are noisy: compare the
@@ -31,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 EDITED = ROOT / "chapters" / "01_vectors.ipynb"
 README_MARK = re.compile(r"(<!-- benchmark:start -->\n).*?(<!-- benchmark:end -->)", re.S)
+LIGHTHOUSE_MARK = re.compile(r"(<!-- lighthouse:start -->\n).*?(<!-- lighthouse:end -->)", re.S)
 
 
 def timed(cmd, env, check=True):
@@ -81,12 +88,43 @@ def preview_after(kind, env):
     return seconds
 
 
+def update_readme(mark, table):
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if not mark.search(text):
+        sys.exit(f"benchmark: README.md has no {mark.pattern[3:mark.pattern.index('-->')].strip()} ... end markers")
+    readme.write_text(mark.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text))
+
+
+def lighthouse_table(runs, update):
+    """Lighthouse on the built site (tools/lighthouse.py): the landing page and every chapter, mobile and desktop."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import lighthouse
+    try:
+        measured = lighthouse.measure(runs=runs, progress=lambda m: print(m, file=sys.stderr))
+    except lighthouse.LighthouseError as error:
+        sys.exit(f"benchmark: {error}")
+    (ROOT / "_build" / "lighthouse.json").write_text(json.dumps(measured, indent=1) + "\n")
+    table = lighthouse.table(measured)
+    print(table)
+    if update:
+        update_readme(LIGHTHOUSE_MARK, table)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-test", action="store_true", help="leave out (e), the slowest")
     parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--lighthouse-only", action="store_true",
+                        help="only the Lighthouse table, on the site already in _build/html")
+    parser.add_argument("--lighthouse-runs", type=int, default=3, help="performance runs per page and form factor")
     args = parser.parse_args()
+    if args.lighthouse_runs < 1:
+        parser.error("--lighthouse-runs must be at least 1")
+    if args.lighthouse_only:
+        lighthouse_table(args.lighthouse_runs, args.update_readme)
+        return
     figures = tempfile.mkdtemp(prefix="bench-figures-")
     env = {**os.environ, "LAFML_FIGURE_DIR": figures}
     cores = os.cpu_count()
@@ -124,8 +162,9 @@ def main():
     table = "\n".join(lines)
     print(table)
     if args.update_readme:
-        readme = ROOT / "README.md"
-        readme.write_text(README_MARK.sub(lambda m: m.group(1) + table + "\n" + m.group(2), readme.read_text()))
+        update_readme(README_MARK, table)
+    # The last timed step, (e) `make test` or else `make preview`, left the built site in _build/html.
+    lighthouse_table(args.lighthouse_runs, args.update_readme)
 
 
 if __name__ == "__main__":

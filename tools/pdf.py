@@ -26,6 +26,8 @@ import yaml
 from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from chromium import CHROMIUM_ARGS, CHROMIUM_HELP, find_chromium as find  # noqa: E402 (the tests' one rule)
 SITE = ROOT / "_build" / "html"
 OUT = ROOT / "_build" / "pdf"
 PDF_NAME = "linear-algebra-for-ml.pdf"
@@ -33,8 +35,6 @@ PDF_NAME = "linear-algebra-for-ml.pdf"
 SITE_ONLY = {"status"}
 # The landing page's title is the book's, which the title page carries; in the PDF it is the preface.
 ROOT_TITLE = "About this book"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 # The paper (tests/test_pdf.py checks that nothing is printed outside these margins).
 PAPER = "A4"
 MARGINS_MM = {"top": 18, "right": 17, "bottom": 20, "left": 17}
@@ -310,8 +310,6 @@ here; the figures it draws are all present, and every notebook has the code.</p>
 
 
 def find_chromium():
-    sys.path.insert(0, str(ROOT / "tests"))
-    from test_site import CHROMIUM_HELP, find_chromium as find  # the tests' one rule for finding Chromium
     chromium = find()
     if chromium is None:
         raise PdfError(CHROMIUM_HELP)
