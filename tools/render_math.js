@@ -11,7 +11,7 @@
 // - mathvariant (bold, double-struck, ...) other than "normal": the letters become the Unicode
 //   mathematical alphanumerics (𝐀, ℝ), from the table "variants" that typeset_math.py derives from Unicode names;
 // - mtable's columnalign / columnspacing / rowspacing / columnlines: styles on its cells;
-// - an operator of TeX class ORD (a bar |x|): explicit zero spacing.
+// - an operator of TeX class ORD (a bar |x|, a unary minus in x = -2): explicit zero spacing.
 // MathJax's own data-mjx-* attributes (for its renderer) are dropped. A TeX error (an unknown macro,
 // unbalanced braces) fails with the page and the TeX.
 const {mathjax} = require('mathjax-full/js/mathjax.js');
@@ -64,7 +64,7 @@ function toCore(node) {
     }
   }
   // MathJax spaces an <mo> by its TeX class, not by MathML's operator dictionary: a bar used as a
-  // delimiter (\vert, |f|) is ORD, no space; the browser would read it as an infix operator with spaces
+  // delimiter (\vert, |f|) or a unary sign (= -2) is ORD, no space; the browser would space it as infix
   const bar = node.isKind('mo') && /^[|\u2016\u2223\u2225]$/.test(node.getText ? node.getText() : '') && attributes.get('stretchy') === false;
   if ((bar || (node.isKind('mo') && node.texClass === TEXCLASS.ORD)) && !attributes.isSet('lspace') && !attributes.isSet('rspace')) {
     attributes.set('lspace', '0');
@@ -97,6 +97,7 @@ const pages = input.pages.map(page => ({
   mathml: page.math.map(({tex: source, display}) => {
     current = {page: page.name, tex: source};
     const math = doc.convert(source, {display, end: STATE.CONVERT});
+    math.setTeXclass(null);  // the TeX classes of the operators (REL, BIN, ORD ...), as MathJax's renderers compute them
     toCore(math);
     // one line per equation: the page's bytes, and no indentation inside inline text
     return visitor.visitTree(math).replace(/>\s*\n\s*</g, '><').replace(/ data-mjx-[\w-]+="[^"]*"/g, '');
