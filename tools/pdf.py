@@ -38,9 +38,9 @@ ROOT_TITLE = "About this book"
 # The paper (tests/test_pdf.py checks that nothing is printed outside these margins).
 PAPER = "A4"
 MARGINS_MM = {"top": 18, "right": 17, "bottom": 20, "left": 17}
-MATH = re.compile(r'<mjx-container\b.*?</mjx-container>|<svg [^>]*id="MJX-SVG-global-cache".*?</svg>', re.S)
+MATH = re.compile(r'<math\b.*?</math>', re.S)  # MathML Core, as tools/lafml_site/typeset_math.py writes it
 MATH_REFERENCE = re.compile(r'\b(xlink:href|href)="#')
-MATH_PLACEHOLDER = re.compile(r'<lafml-math\b[^>]*? n="(\d+)"[^>]*></lafml-math>')
+MATH_PLACEHOLDER = re.compile(r'<lafml-math n="(\d+)"></lafml-math>')
 CONTENTS_MARK = "@@lafml-contents@@"
 ID_ATTRIBUTES = ("aria-labelledby", "aria-describedby", "aria-controls", "for")
 
@@ -96,9 +96,6 @@ class Book:
         if article is None:
             raise PdfError(f"{file}: no <article class=\"bd-article\"> in {path.relative_to(ROOT)}")
         wrapper = soup.new_tag("div", attrs={"class": "book-page", "id": key})
-        glyphs = soup.find("lafml-math", attrs={"glyphs": True})  # MathJax's glyph shapes, used by every formula
-        if glyphs is not None:
-            wrapper.append(glyphs.extract())
         for child in list(article.children):
             wrapper.append(child.extract())
         self.drop_chrome(wrapper)
@@ -112,13 +109,12 @@ class Book:
         return wrapper
 
     def stash_math(self, text, key):
-        """Each formula, and the page's glyph definitions, become a placeholder that document() puts back,
-        with the page's prefix on their ids and references (namespace_ids cannot see inside them)."""
+        """Each formula becomes a placeholder that document() puts back (parsing a few thousand MathML
+        trees per chapter would be most of the work), with the page's prefix on any id or reference in it."""
         def stash(match):
             self.math.append(MATH_REFERENCE.sub(lambda m: f'{m.group(1)}="#{key}--', match.group(0))
                              .replace(' id="', f' id="{key}--'))
-            glyphs = ' glyphs=""' if "MJX-SVG-global-cache" in match.group(0)[:200] else ""
-            return f'<lafml-math{glyphs} n="{len(self.math) - 1}"></lafml-math>'
+            return f'<lafml-math n="{len(self.math) - 1}"></lafml-math>'
         return MATH.sub(stash, text)
 
     def restore_math(self, text):

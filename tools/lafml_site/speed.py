@@ -7,6 +7,8 @@
   anyway); documentation_options.js, which inline scripts extend at once, is inlined instead.
 - The stylesheets of a page are served as one bundle (in the same order, url()s rewritten), one
   request instead of fifteen before the first paint.
+- The bundle keeps only the rules some page can use (purge_css.py): the theme's stylesheets style all that
+  pydata-sphinx-theme, Bootstrap and Font Awesome can draw, 85 kB gzipped, of which this book uses a third.
 - sphinx-design's stylesheet and tab script are left off the pages that use none of its elements (all
   of them, today).
 - Code: Pygments wraps every name, bracket and space in a <span> whose colour is the block's own
@@ -16,6 +18,8 @@ import hashlib
 import posixpath
 import re
 from pathlib import Path
+
+from . import purge_css
 
 SEARCH_SCRIPT = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)[^"]*"></script>')
 DOC_OPTIONS = re.compile(r'<script src="[^"]*_static/documentation_options\.js[^"]*"></script>')
@@ -59,7 +63,7 @@ def stylesheet_for_bundle(css, outdir):
     return f"/* {css.relative_to(outdir).as_posix()} */\n{text}"
 
 
-def bundle_stylesheets(page, page_html, outdir, bundles):
+def bundle_stylesheets(page, page_html, outdir, bundles, names):
     """Replace the page's stylesheet links by one link to a bundle of them (written once per list)."""
     head_end = page_html.find("</head>")
     links = list(STYLESHEET.finditer(page_html, 0, head_end))
@@ -73,7 +77,7 @@ def bundle_stylesheets(page, page_html, outdir, bundles):
         return page_html                         # a stylesheet from elsewhere: leave the page alone
     key = tuple(files)
     if key not in bundles:
-        body = "\n".join(stylesheet_for_bundle(css, outdir) for css in files)
+        body = purge_css.purge("\n".join(stylesheet_for_bundle(css, outdir) for css in files), names)
         name = f"lafml-bundle-{hashlib.sha256(body.encode()).hexdigest()[:12]}.css"
         (outdir / "_static" / name).write_text(body, encoding="utf-8")
         bundles[key] = name
@@ -93,6 +97,7 @@ def speed_up_pages(app, exception):
     plain = plain_token_classes(pygments.read_text(encoding="utf-8")) if pygments.exists() else set()
     as_you_type = app.config.html_theme_options.get("search_as_you_type", False)
     bundles = {}
+    names = purge_css.site_names(outdir)   # every class and id a page or a script can use
     for page in sorted(outdir.rglob("*.html")):
         text = page.read_text(encoding="utf-8")
         head_end = text.find("</head>")
@@ -107,7 +112,7 @@ def speed_up_pages(app, exception):
             head = SYNC_SCRIPT.sub(r'<script defer\1></script>', head)
         if 'class="sd-' not in rest:     # sphinx-design's tab script, on a page without its tabs
             head = DESIGN_TABS.sub("", head)
-        new = bundle_stylesheets(page, head + rest, outdir, bundles)
+        new = bundle_stylesheets(page, head + rest, outdir, bundles, names)
         new = unwrap_plain_tokens(new, plain)
         if new != text:
             page.write_text(new, encoding="utf-8")
