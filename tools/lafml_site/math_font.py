@@ -94,9 +94,16 @@ def font_characters():
     return frozenset(map(chr, TTFont(FONT).getBestCmap()))
 
 
+# Characters the browser draws from the font that are in no text of the MathML: the radical sign of
+# <msqrt> and <mroot> (without it in the subset, sqrt(5) is drawn as a bare 5).
+IMPLICIT = {"<msqrt": "\u221A", "<mroot": "\u221A"}
+
+
 def characters(mathml):
-    """The characters a <math> draws: its text, and the italic form of each one-letter <mi>."""
+    """The characters a <math> draws: its text, the italic form of each one-letter <mi>, and the radical
+    sign of each root."""
     drawn = {c for text in TEXT.findall(mathml) for c in html.unescape(text) if not c.isspace()}
+    drawn |= {char for tag, char in IMPLICIT.items() if tag in mathml}
     italic = variant_tables()["italic"]
     return drawn | {italic[c] for c in map(html.unescape, AUTO_ITALIC.findall(mathml)) if c in italic}
 
