@@ -43,6 +43,9 @@ def find_math(page_html):
     return found
 
 
+DISPLAY_MATH = '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"'
+
+
 def typeset_math(app, exception):
     """Replace the TeX of every page by its MathML, typeset in one run of tools/render_math.js."""
     if exception is not None or app.builder.format != "html":
@@ -73,6 +76,9 @@ def typeset_math(app, exception):
         math_font.check_coverage(path.relative_to(outdir), typeset["mathml"])
         pieces, cursor = [], 0
         for (start, end, _, _), mathml in zip(math, typeset["mathml"]):
+            # a display equation wider than the column scrolls sideways (math_font.stylesheet), so it takes
+            # the keyboard focus: a reader without a mouse can scroll it too (axe: scrollable-region-focusable)
+            mathml = mathml.replace(DISPLAY_MATH, DISPLAY_MATH + ' tabindex="0"', 1)
             pieces += [text[cursor:start], mathml]
             cursor = end
         text = "".join(pieces) + text[cursor:]
