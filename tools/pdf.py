@@ -39,7 +39,7 @@ ROOT_TITLE = "About this book"
 PAPER = "A4"
 MARGINS_MM = {"top": 18, "right": 17, "bottom": 20, "left": 17}
 MATH = re.compile(r'<math\b.*?</math>', re.S)  # MathML Core, as tools/lafml_site/typeset_math.py writes it
-MATH_REFERENCE = re.compile(r'\b(xlink:href|href)="#')
+MATH_REFERENCE = re.compile(r'\b(href)="#')
 MATH_PLACEHOLDER = re.compile(r'<lafml-math n="(\d+)"></lafml-math>')
 CONTENTS_MARK = "@@lafml-contents@@"
 ID_ATTRIBUTES = ("aria-labelledby", "aria-describedby", "aria-controls", "for")
@@ -99,7 +99,7 @@ class Book:
         for child in list(article.children):
             wrapper.append(child.extract())
         self.drop_chrome(wrapper)
-        self.gather_solutions(soup, wrapper, file, shift)
+        self.gather_solutions(soup, wrapper, file)
         self.shift_headings(wrapper, shift)
         if file == TOC_ROOT:
             first = wrapper.find(["h1", "h2"])
@@ -132,7 +132,7 @@ class Book:
             element["class"] = [c for c in element["class"] if c != "dropdown"]
 
     @staticmethod
-    def gather_solutions(soup, page, file, shift):
+    def gather_solutions(soup, page, file):
         """Solutions move to the end of their chapter, after the exercises, under their own heading."""
         solutions = page.select("div.solution")
         if not solutions:
@@ -353,7 +353,7 @@ def build(output, only=()):
     book = Book(pages)
     book.assemble()
     document = book.document()
-    print(flush=True, *[f"assembled {len(book.pages)} pages of the site in {time.perf_counter() - started:.0f} s"])
+    print(f"assembled {len(book.pages)} pages of the site in {time.perf_counter() - started:.0f} s", flush=True)
     anchors = [anchor for _, _, anchor in book.entries]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
